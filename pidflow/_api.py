@@ -1,0 +1,245 @@
+"""The process API: what a process (or top-level code) can do, mirroring Lua's ``process`` module.
+
+``pidflow.process`` resolves to the calling process through a context variable (set by the host around a
+process body); ``node.process`` is the same API bound to the node's root process, for top-level code. Outside
+both there is no "self" to receive replies and events, so the call fails with an error saying what to use.
+Errors are raised as :class:`pidflow.Error` where Lua returns ``nil, err``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+import attrs
+import trio
+
+from ._duration import parse_duration
+from ._events import Event, EventKind, Message
+from ._host import SpawnRequest
+from ._pid import Pid
+from .actors import Mailbox, Process
+from .errors import Error, ErrorKind
+
+if TYPE_CHECKING:
+    from .node import Node
+
+_current: contextvars.ContextVar["ProcessAPI"] = contextvars.ContextVar("pidflow_process")
+
+
+@contextlib.contextmanager
+def running_as(node: "Node", proc: Process) -> Iterator["ProcessAPI"]:
+    api = ProcessAPI(node, proc)
+    token = _current.set(api)
+    try:
+        yield api
+    finally:
+        _current.reset(token)
+
+
+def current() -> "ProcessAPI":
+    try:
+        return _current.get()
+    except LookupError:
+        raise Error(
+            ErrorKind.INVALID,
+            "pidflow.process is only available inside a process body; top-level code uses node.process",
+        ) from None
+
+
+def _as_pid(pid: Pid | str) -> Pid:
+    return pid if isinstance(pid, Pid) else Pid.parse(pid)
+
+
+@attrs.frozen
+class Spawner:
+    """An immutable spawn configuration; every ``with_*`` returns a new one, so a spawner can be shared."""
+
+    api: "ProcessAPI"
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    name: str | None = None
+    messages: tuple[Message, ...] = ()
+    context: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def with_options(self, options: Mapping[str, Any]) -> "Spawner":
+        if not isinstance(options, Mapping):
+            raise Error(ErrorKind.INVALID, f"with_options takes a table of options, got {type(options).__name__}")
+        return attrs.evolve(self, options={**self.options, **options})
+
+    def with_name(self, name: str) -> "Spawner":
+        if not isinstance(name, str) or not name:
+            raise Error(ErrorKind.INVALID, "with_name takes a non-empty string")
+        return attrs.evolve(self, name=name)
+
+    def with_message(self, topic: str, data: Any = None) -> "Spawner":
+        if not isinstance(topic, str) or not topic:
+            raise Error(ErrorKind.INVALID, "with_message takes a non-empty topic")
+        return attrs.evolve(self, messages=(*self.messages, Message(topic, data, self.api.pid())))
+
+    def with_context(self, values: Mapping[str, Any]) -> "Spawner":
+        if not isinstance(values, Mapping):
+            raise Error(ErrorKind.INVALID, f"with_context takes a table, got {type(values).__name__}")
+        return attrs.evolve(self, context={**self.context, **values})
+
+    def _request(self, entry: Any, input: Any, *, monitor: bool = False, link: bool = False) -> SpawnRequest:
+        context = {**self.api.context, **self.context}
+        return SpawnRequest(entry=entry, input=input, options=dict(self.options), name=self.name,
+                            messages=self.messages, context=context, parent=self.api.pid(),
+                            monitor=monitor, link=link)
+
+    async def spawn(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
+        """Start ``entry`` on ``host`` (default: the node's default local host) and return its PID."""
+        return await self.api.node.spawn(self._request(entry, input), host)
+
+    async def spawn_monitored(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
+        """Start and monitor atomically: the caller gets EXIT even if the child ends at once."""
+        return await self.api.node.spawn(self._request(entry, input, monitor=True), host)
+
+    async def spawn_linked(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
+        """Start and link atomically."""
+        return await self.api.node.spawn(self._request(entry, input, link=True), host)
+
+    async def exec(self, entry: Any, host: str | None = None, input: Any = None) -> Any:
+        """Run to the end and return its value; its error is raised. Other events stay queued for the caller."""
+        return await self.api.node.exec(self._request(entry, input, monitor=True), host)
+
+
+class ProcessAPI:
+    """The calling process's view of the world. Obtain it as ``pidflow.process`` or ``node.process``."""
+
+    __slots__ = ("node", "_proc")
+
+    def __init__(self, node: "Node", proc: Process) -> None:
+        self.node = node
+        self._proc = proc
+
+    # -- self ---------------------------------------------------------------------------------------------------
+    def pid(self) -> Pid:
+        return self._proc.pid
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        return self._proc.context
+
+    def inbox(self) -> Mailbox[Message]:
+        """Every message no ``listen`` claimed, in arrival order (per sender: in send order)."""
+        return self._proc.inbox
+
+    def listen(self, topic: str, message: bool = False) -> Mailbox[Any]:
+        """Claim ``topic``: its messages (already queued ones included) go here, never to the inbox.
+        Yields payload data, or whole :class:`Message` objects with ``message=True``."""
+        if not isinstance(topic, str) or not topic:
+            raise Error(ErrorKind.INVALID, "listen takes a non-empty topic")
+        if isinstance(message, Mapping):  # Lua-style options table {message=true}
+            message = bool(message.get("message", False))
+        return self._proc.listen(topic, bool(message))
+
+    def events(self) -> Mailbox[Event]:
+        """EXIT, LINK_DOWN and CANCEL events, in order."""
+        return self._proc.events
+
+    def set_options(self, options: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        for key, value in {**(options or {}), **kwargs}.items():
+            if key != "trap_links":
+                raise Error(ErrorKind.INVALID, f"unknown process option {key!r} (known: trap_links)")
+            if not isinstance(value, bool):
+                raise Error(ErrorKind.INVALID, f"option 'trap_links' must be a boolean, got {type(value).__name__}")
+            self._proc.trap_links = value
+
+    # -- builders -----------------------------------------------------------------------------------------------
+    def _spawner(self) -> Spawner:
+        return Spawner(self)
+
+    def with_options(self, options: Mapping[str, Any]) -> Spawner:
+        return self._spawner().with_options(options)
+
+    def with_name(self, name: str) -> Spawner:
+        return self._spawner().with_name(name)
+
+    def with_message(self, topic: str, data: Any = None) -> Spawner:
+        return self._spawner().with_message(topic, data)
+
+    def with_context(self, values: Mapping[str, Any]) -> Spawner:
+        return self._spawner().with_context(values)
+
+    async def spawn(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
+        return await self._spawner().spawn(entry, host, input)
+
+    async def spawn_monitored(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
+        return await self._spawner().spawn_monitored(entry, host, input)
+
+    async def spawn_linked(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
+        return await self._spawner().spawn_linked(entry, host, input)
+
+    async def exec(self, entry: Any, host: str | None = None, input: Any = None) -> Any:
+        return await self._spawner().exec(entry, host, input)
+
+    # -- messaging ----------------------------------------------------------------------------------------------
+    async def send(self, pid: Pid | str, topic: str, data: Any = None) -> None:
+        """Fire-and-forget. Per-sender FIFO; dropped silently if ``pid`` is not running (Erlang semantics);
+        INVALID at once if the payload cannot be encoded for a target on another host."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self.send_nowait(pid, topic, data)
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    def send_nowait(self, pid: Pid | str, topic: str, data: Any = None) -> None:
+        if not isinstance(topic, str) or not topic:
+            raise Error(ErrorKind.INVALID, "send takes a non-empty topic")
+        self.node.send(_as_pid(pid), Message(topic, data, self._proc.pid))
+
+    # -- relations ----------------------------------------------------------------------------------------------
+    async def monitor(self, pid: Pid | str) -> None:
+        """EXIT arrives when ``pid`` ends; at once (NOT_FOUND, "noproc") if it is not running."""
+        await self.node.monitor(self._proc.pid, _as_pid(pid))
+
+    async def unmonitor(self, pid: Pid | str) -> None:
+        await self.node.unmonitor(self._proc.pid, _as_pid(pid))
+
+    async def link(self, pid: Pid | str) -> None:
+        """Bidirectional. Linking to a process that is not running raises NOT_FOUND, or gives LINK_DOWN at
+        once when trapping links (Erlang's noproc)."""
+        await self.node.link(self._proc, _as_pid(pid))
+
+    async def unlink(self, pid: Pid | str) -> None:
+        await self.node.unlink(self._proc.pid, _as_pid(pid))
+
+    async def terminate(self, pid: Pid | str) -> bool:
+        """End ``pid`` unconditionally (trapping links does not protect it). False if it was not running."""
+        pid = _as_pid(pid)
+        return await self.node.terminate(pid, Error(ErrorKind.TERMINATED, f"terminated by {self._proc.pid}"))
+
+    async def cancel(self, pid: Pid | str, deadline: Any = 5.0) -> bool:
+        """Deliver CANCEL {deadline}; terminate when ``deadline`` (seconds or "5s") passes if still running."""
+        seconds = parse_duration(deadline, number_unit=1.0, what="cancel deadline")
+        return await self.node.cancel(_as_pid(pid), seconds, self._proc.pid)
+
+
+class _CurrentProcess:
+    """``pidflow.process``: forwards to the calling process's :class:`ProcessAPI`."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(current(), name)
+
+    def __repr__(self) -> str:
+        return "<pidflow.process: the calling process>"
+
+
+process = _CurrentProcess()
+
+
+class _Ctx:
+    """``pidflow.ctx``: the context values given with ``with_context`` to this process or an ancestor."""
+
+    __slots__ = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return current().context.get(key, default)
+
+    def all(self) -> dict[str, Any]:
+        return dict(current().context)
+
+
+ctx = _Ctx()

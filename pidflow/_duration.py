@@ -1,0 +1,40 @@
+"""Durations as users write them: ``"100ms"``, ``"5s"``, ``"1h30m"``, or plain numbers.
+
+Plain numbers mean milliseconds in Lua and in entry YAML (the workflow spec's convention) and seconds in Python
+(trio's convention); callers say which. Everything inside pidflow is float seconds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from .errors import Error, ErrorKind
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)")
+
+
+def parse_duration(value: object, *, number_unit: float = 1e-3, what: str = "duration") -> float:
+    """Return seconds. ``number_unit`` is the size in seconds of a plain number (1e-3: ms, 1.0: seconds)."""
+    if isinstance(value, bool):
+        raise Error(ErrorKind.INVALID, f"{what} must be a duration like '5s' or a number, got a boolean")
+    if isinstance(value, (int, float)):
+        seconds = float(value) * number_unit
+    elif isinstance(value, datetime.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, str):
+        text = value.strip()
+        pos, seconds = 0, 0.0
+        for m in _PART.finditer(text):
+            if m.start() != pos:
+                break
+            seconds += float(m[1]) * _UNITS[m[2]]
+            pos = m.end()
+        if pos != len(text) or not text:
+            raise Error(ErrorKind.INVALID, f"{what} {value!r} is not a duration: use forms like '100ms', '5s', '10m', '1h30m'")
+    else:
+        raise Error(ErrorKind.INVALID, f"{what} must be a duration like '5s' or a number, got {type(value).__name__}")
+    if seconds < 0:
+        raise Error(ErrorKind.INVALID, f"{what} {value!r} is negative")
+    return seconds

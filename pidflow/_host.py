@@ -1,0 +1,109 @@
+"""The host interface: where a process runs.
+
+The Node routes every operation by the PID's host; a host implements the operations for the processes it owns.
+Two implementations: the local host (trio tasks, ``pidflow.actors``) and the Temporal host (workflows,
+``pidflow.temporal_host``). Nothing outside a host's package may ask which kind of host it is: if it needs to,
+this interface is missing a method.
+
+Cross-host semantics go through three inbound *posts* that every host implements for its own processes:
+``send``, ``deliver_event`` (EXIT / LINK_DOWN / CANCEL for a watcher) and ``link_exit`` (a linked process ended
+abnormally: trap it or die). Posts are synchronous and never block: a host whose delivery needs I/O (a Temporal
+signal) queues it, per target and in order, and retries until it lands, so that a post is never lost and a
+process exit (which fans out posts) never waits on the network.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any, Mapping
+
+import attrs
+
+from ._events import Event, Message
+from ._pid import Pid
+from .errors import Error
+
+if TYPE_CHECKING:
+    from .node import Node
+
+
+@attrs.frozen(kw_only=True)
+class SpawnRequest:
+    """Everything needed to start a process. ``entry`` is an entry id or, for local hosts, a Python callable.
+
+    ``watcher``/``link`` make monitoring/linking atomic with the start: the parent can never miss the EXIT of a
+    child that dies at once. ``messages`` are delivered before any other message, also when ``name`` resolves
+    to an already running process.
+    """
+
+    entry: Any
+    input: Any = None
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    name: str | None = None
+    messages: tuple[Message, ...] = ()
+    context: Mapping[str, Any] = attrs.field(factory=dict)
+    parent: Pid | None = None
+    monitor: bool = False
+    link: bool = False
+
+
+class Host(abc.ABC):
+    """A place where processes run. All methods are called on the node's trio loop."""
+
+    id: str
+    node: "Node"
+
+    @abc.abstractmethod
+    async def start(self, node: "Node") -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop cleanly: local processes are terminated; durable ones keep running and their local watchers
+        are told (EXIT/LINK_DOWN with kind UNAVAILABLE)."""
+
+    @abc.abstractmethod
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        """Raise INVALID naming the first unknown or malformed option key."""
+
+    @abc.abstractmethod
+    async def spawn(self, request: SpawnRequest) -> Pid: ...
+
+    @abc.abstractmethod
+    def send(self, pid: Pid, message: Message) -> None:
+        """Post a message (dropped silently when ``pid`` is not running, as in Erlang).
+
+        Raises INVALID at once when the payload cannot cross to this host."""
+
+    @abc.abstractmethod
+    async def terminate(self, pid: Pid, reason: Error) -> bool:
+        """End ``pid`` unconditionally; False when it was not running."""
+
+    @abc.abstractmethod
+    async def cancel(self, pid: Pid, deadline: float, sender: Pid | None) -> bool:
+        """Deliver CANCEL, then terminate once ``deadline`` seconds have passed if still running."""
+
+    @abc.abstractmethod
+    async def monitor(self, watcher: Pid, target: Pid) -> None:
+        """``watcher`` (any host) gets EXIT when ``target`` (this host) ends; at once if it is not running."""
+
+    @abc.abstractmethod
+    async def unmonitor(self, watcher: Pid, target: Pid) -> None: ...
+
+    @abc.abstractmethod
+    async def link(self, watcher: Pid, target: Pid) -> bool:
+        """Record the half-link target -> watcher; False when ``target`` is not running."""
+
+    @abc.abstractmethod
+    async def unlink(self, watcher: Pid, target: Pid) -> None: ...
+
+    @abc.abstractmethod
+    def deliver_event(self, pid: Pid, event: Event) -> None:
+        """Post an event to a process of this host (its watcher side)."""
+
+    @abc.abstractmethod
+    def link_exit(self, pid: Pid, sender: Pid, reason: Error) -> None:
+        """``sender``, linked to ``pid``, ended abnormally: LINK_DOWN if ``pid`` traps links, else it ends too."""
+
+    def is_alive(self, pid: Pid) -> bool | None:
+        """True/False when known cheaply, None when only an async query could tell."""
+        return None

@@ -1,0 +1,49 @@
+"""Process identifiers.
+
+A PID names a host and an id within it. Durable PIDs (``{app:worker|order-123}``) use the Temporal workflow id, so
+they stay valid across restarts of every node. Local PIDs carry the owning node (``{app:processes@node-a|17}``) so
+that a message sent from a workflow can be routed back to that node through its task queue.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from .errors import ErrorKind, Error
+
+_PID_RE = re.compile(r"^\{(?P<host>[^|{}@]+)(?:@(?P<node>[^|{}@]+))?\|(?P<id>[^{}]+)\}$")
+
+
+@attrs.frozen(slots=True, order=True, cache_hash=True)
+class Pid:
+    """An immutable process address. ``Pid.parse(str(pid)) == pid``."""
+
+    host: str
+    id: str
+    node: str | None = None
+
+    def __str__(self) -> str:
+        host = self.host if self.node is None else f"{self.host}@{self.node}"
+        return f"{{{host}|{self.id}}}"
+
+    def __repr__(self) -> str:
+        return f"Pid({str(self)!r})"
+
+    @property
+    def is_local(self) -> bool:
+        """True for PIDs owned by a node (a trio task), False for durable PIDs (a workflow)."""
+        return self.node is not None
+
+    @classmethod
+    def parse(cls, text: "str | Pid") -> "Pid":
+        """Parse ``{HOST|ID}`` or ``{HOST@NODE|ID}``; anything else raises INVALID."""
+        if isinstance(text, Pid):
+            return text
+        if not isinstance(text, str):
+            raise Error(ErrorKind.INVALID, f"a pid must be a string like '{{host|id}}', got {type(text).__name__}")
+        m = _PID_RE.match(text)
+        if m is None:
+            raise Error(ErrorKind.INVALID, f"malformed pid {text!r}: expected '{{host|id}}' or '{{host@node|id}}'")
+        return cls(m["host"], m["id"], m["node"])

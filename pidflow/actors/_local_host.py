@@ -1,0 +1,241 @@
+"""The local host: processes are trio tasks in a nursery the host owns.
+
+Exit semantics follow Erlang: monitors always get EXIT with the result; an abnormal end (an error, a terminate,
+a link) kills linked processes unless they trap links, in which case they get LINK_DOWN; a normal end does not
+propagate. Everything here runs on the node's trio loop without awaiting, so a process's exit and the fan-out
+of its notifications are atomic with respect to other processes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+
+import trio
+
+from .._events import Event, ExitResult, Message
+from .._host import Host, SpawnRequest
+from .._pid import Pid
+from ..errors import Error, ErrorKind
+from ._process import Process
+
+if TYPE_CHECKING:
+    from ..node import Node
+
+Body = Callable[[Any], Awaitable[Any]]
+
+_LOCAL_OPTIONS = {"trap_links": bool}
+
+
+class LocalHost(Host):
+    """Runs processes as trio tasks. ``id`` is the ``process.host`` entry id (or the built-in default)."""
+
+    def __init__(self, id: str) -> None:
+        self.id = id
+        self.node: Node = None  # type: ignore[assignment]  # set by start()
+        self._table: dict[str, Process] = {}
+        self._names: dict[str, Pid] = {}
+        self._ids = itertools.count(1)
+        self._nursery: trio.Nursery | None = None
+        self._stopped = trio.Event()
+        self._closing = False
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+    async def start(self, node: "Node") -> None:
+        self.node = node
+        self._nursery = await node.nursery.start(self._serve)
+
+    async def _serve(self, task_status: trio.TaskStatus[trio.Nursery] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            task_status.started(nursery)
+            await self._stopped.wait()
+            nursery.cancel_scope.cancel()
+
+    async def stop(self) -> None:
+        self._closing = True
+        reason = Error(ErrorKind.UNAVAILABLE, f"host {self.id} stopped")
+        for proc in list(self._table.values()):
+            self._kill(proc, reason)
+        # Let every process task run its exit path (notifications to other hosts) before the nursery closes.
+        while self._table:
+            await trio.sleep(0)
+        self._stopped.set()
+
+    # -- table ------------------------------------------------------------------------------------------------
+    def lookup(self, pid: Pid) -> Process | None:
+        if pid.host != self.id or pid.node != self.node.name:
+            return None
+        return self._table.get(pid.id)
+
+    def is_alive(self, pid: Pid) -> bool:
+        return self.lookup(pid) is not None
+
+    def add_root(self, context: Mapping[str, Any] | None = None) -> Process:
+        """A process without a task, for top-level code (``node.process``). It traps links, as a shell would."""
+        pid = Pid(self.id, "0", self.node.name)
+        proc = Process(pid, context=dict(context or {}), trap_links=True)
+        self._table[pid.id] = proc
+        return proc
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        for key, value in options.items():
+            expected = _LOCAL_OPTIONS.get(key)
+            if expected is None:
+                known = ", ".join(sorted(_LOCAL_OPTIONS))
+                raise Error(ErrorKind.INVALID, f"unknown option {key!r} for local host {self.id} (known: {known})")
+            if not isinstance(value, expected):
+                raise Error(ErrorKind.INVALID, f"option {key!r} must be {expected.__name__}, got {type(value).__name__}")
+
+    # -- spawning ---------------------------------------------------------------------------------------------
+    async def spawn(self, request: SpawnRequest) -> Pid:
+        return self.spawn_nowait(request)
+
+    def spawn_nowait(self, request: SpawnRequest) -> Pid:
+        if self._closing or self._nursery is None:
+            raise Error(ErrorKind.UNAVAILABLE, f"host {self.id} is not running")
+        self.validate_options(request.options)
+        if request.name is not None:
+            existing = self._names.get(request.name)
+            if existing is not None and (proc := self.lookup(existing)) is not None:
+                self._attach(proc, request)
+                for message in request.messages:
+                    proc.deliver(message)
+                return existing
+        body: Body = self.node.resolve_body(request.entry, self.id)
+        pid = Pid(self.id, str(next(self._ids)), self.node.name)
+        proc = Process(pid, request.name, dict(request.context), bool(request.options.get("trap_links", False)))
+        for message in request.messages:
+            proc.deliver(message)
+        self._table[pid.id] = proc
+        if request.name is not None:
+            self._names[request.name] = pid
+        self._attach(proc, request)
+        self._nursery.start_soon(self._run, proc, body, request.input, name=f"process {pid}")
+        return pid
+
+    def _attach(self, proc: Process, request: SpawnRequest) -> None:
+        if request.parent is None:
+            return
+        if request.monitor:
+            proc.watchers.add(request.parent)
+        if request.link:
+            proc.links.add(request.parent)
+
+    async def _run(self, proc: Process, body: Body, input: Any) -> None:
+        from .._api import running_as
+
+        value: Any = None
+        error: Error | None = None
+        with proc.scope:
+            with running_as(self.node, proc):
+                try:
+                    value = await body(input)
+                except Error as exc:
+                    error = exc
+                except Exception as exc:  # a crashing body is an exit, never a node crash
+                    error = Error.wrap(exc)
+        if proc.kill_reason is not None:
+            value, error = None, proc.kill_reason
+        self._exit(proc, ExitResult(value, error))
+
+    # -- ending -----------------------------------------------------------------------------------------------
+    def _kill(self, proc: Process, reason: Error) -> None:
+        if proc.kill_reason is None and proc.alive:
+            proc.kill_reason = reason
+            if proc.pid.id == "0":  # the root has no task to cancel
+                self._exit(proc, ExitResult(None, reason))
+            else:
+                proc.scope.cancel()
+
+    def _exit(self, proc: Process, result: ExitResult) -> None:
+        if not proc.alive:
+            return
+        proc.alive = False
+        self._table.pop(proc.pid.id, None)
+        if proc.name is not None and self._names.get(proc.name) == proc.pid:
+            del self._names[proc.name]
+        proc.close_mailboxes()
+        node = self.node
+        for watcher in proc.take_watchers():
+            node.post_event(watcher, Event.exit(proc.pid, result))
+        links = proc.take_links()
+        if result.error is not None:
+            for linked in links:
+                node.post_link_exit(linked, proc.pid, result.error)
+        else:
+            for linked in links:
+                node.forget_link(linked, proc.pid)
+
+    async def terminate(self, pid: Pid, reason: Error) -> bool:
+        proc = self.lookup(pid)
+        if proc is None:
+            return False
+        self._kill(proc, reason)
+        return True
+
+    async def cancel(self, pid: Pid, deadline: float, sender: Pid | None) -> bool:
+        proc = self.lookup(pid)
+        if proc is None:
+            return False
+        proc.events.put(Event.cancel(deadline, sender))
+        assert self._nursery is not None
+        self._nursery.start_soon(self._enforce_deadline, proc, deadline)
+        return True
+
+    async def _enforce_deadline(self, proc: Process, deadline: float) -> None:
+        await trio.sleep(deadline)
+        self._kill(proc, Error(ErrorKind.CANCELED, f"process {proc.pid} did not stop within its cancel deadline"))
+
+    # -- posts ------------------------------------------------------------------------------------------------
+    def send(self, pid: Pid, message: Message) -> None:
+        proc = self.lookup(pid)
+        if proc is not None:
+            proc.deliver(message)
+
+    def deliver_event(self, pid: Pid, event: Event) -> None:
+        proc = self.lookup(pid)
+        if proc is not None:
+            proc.events.put(event)
+
+    def link_exit(self, pid: Pid, sender: Pid, reason: Error) -> None:
+        proc = self.lookup(pid)
+        if proc is None or not proc.has_link(sender):
+            return
+        proc.links.discard(sender)
+        if proc.trap_links:
+            proc.events.put(Event.link_down(sender, reason))
+        else:
+            self._kill(proc, Error(reason.kind, f"linked process {sender} failed: {reason.message}",
+                                   retryable=reason.retryable, details={"linked": str(sender)}))
+
+    def forget_link(self, pid: Pid, other: Pid) -> None:
+        proc = self.lookup(pid)
+        if proc is not None and proc._links is not None:
+            proc._links.discard(other)
+
+    # -- monitors and links -----------------------------------------------------------------------------------
+    async def monitor(self, watcher: Pid, target: Pid) -> None:
+        proc = self.lookup(target)
+        if proc is None:
+            self.node.post_event(watcher, Event.exit(target, ExitResult(None, _noproc(target))))
+        else:
+            proc.watchers.add(watcher)
+
+    async def unmonitor(self, watcher: Pid, target: Pid) -> None:
+        proc = self.lookup(target)
+        if proc is not None and proc._watchers is not None:
+            proc._watchers.discard(watcher)
+
+    async def link(self, watcher: Pid, target: Pid) -> bool:
+        proc = self.lookup(target)
+        if proc is None:
+            return False
+        proc.links.add(watcher)
+        return True
+
+    async def unlink(self, watcher: Pid, target: Pid) -> None:
+        self.forget_link(target, watcher)
+
+
+def _noproc(pid: Pid) -> Error:
+    return Error(ErrorKind.NOT_FOUND, f"no such process {pid}", details={"reason": "noproc"})

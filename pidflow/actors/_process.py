@@ -1,0 +1,97 @@
+"""A local process: a trio task plus its mailboxes, links, monitors and name.
+
+Memory matters (tens of thousands of idle processes): slots, and the rarely used collections (listeners, links,
+watchers, the event mailbox) are created on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import trio
+
+from .._events import Event, Message
+from .._pid import Pid
+from ..errors import Error
+from ._mailbox import Mailbox
+
+
+@attrs.define(eq=False, slots=True)
+class Process:
+    pid: Pid
+    name: str | None = None
+    context: dict[str, Any] = attrs.field(factory=dict)
+    trap_links: bool = False
+    inbox: Mailbox[Message] = attrs.field(factory=Mailbox)
+    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+    alive: bool = True
+    # Set when something outside the body ends the process (terminate, a link, a cancel deadline).
+    kill_reason: Error | None = None
+    _listeners: dict[str, tuple[Mailbox[Any], bool]] | None = None
+    _events: Mailbox[Event] | None = None
+    _links: set[Pid] | None = None
+    _watchers: set[Pid] | None = None
+
+    # -- delivery ---------------------------------------------------------------------------------------------
+    def deliver(self, message: Message) -> None:
+        """Route to the topic listener that claimed ``message.topic``, else to the inbox."""
+        if self._listeners is not None:
+            claimed = self._listeners.get(message.topic)
+            if claimed is not None:
+                mailbox, whole = claimed
+                mailbox.put(message if whole else message.data)
+                return
+        self.inbox.put(message)
+
+    def listen(self, topic: str, whole_message: bool) -> Mailbox[Any]:
+        """Claim ``topic``: queued inbox messages of that topic move to the listener, in order, so that start
+        messages sent before the process got round to listening are not stranded in the inbox."""
+        if self._listeners is None:
+            self._listeners = {}
+        existing = self._listeners.get(topic)
+        if existing is not None:
+            return existing[0]
+        mailbox: Mailbox[Any] = Mailbox()
+        for message in self.inbox.take_where(lambda m: m.topic == topic):
+            mailbox.put(message if whole_message else message.data)
+        self._listeners[topic] = (mailbox, whole_message)
+        return mailbox
+
+    @property
+    def events(self) -> Mailbox[Event]:
+        if self._events is None:
+            self._events = Mailbox()
+        return self._events
+
+    # -- relations --------------------------------------------------------------------------------------------
+    @property
+    def links(self) -> set[Pid]:
+        if self._links is None:
+            self._links = set()
+        return self._links
+
+    @property
+    def watchers(self) -> set[Pid]:
+        if self._watchers is None:
+            self._watchers = set()
+        return self._watchers
+
+    def has_link(self, pid: Pid) -> bool:
+        return self._links is not None and pid in self._links
+
+    def take_links(self) -> set[Pid]:
+        links, self._links = self._links or set(), None
+        return links
+
+    def take_watchers(self) -> set[Pid]:
+        watchers, self._watchers = self._watchers or set(), None
+        return watchers
+
+    def close_mailboxes(self) -> None:
+        self.inbox.close()
+        if self._events is not None:
+            self._events.close()
+        if self._listeners is not None:
+            for mailbox, _ in self._listeners.values():
+                mailbox.close()

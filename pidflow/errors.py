@@ -1,0 +1,109 @@
+"""The one error type of pidflow.
+
+Python raises :class:`Error` where Lua returns ``nil, err``. An error is data: a ``kind`` from a closed set,
+whether retrying can help, a short message and optional details; it crosses every boundary (Lua, msgpack,
+Temporal failures) boxed with those fields so that the receiver can branch on ``kind`` instead of parsing text.
+Cancellation is never an :class:`Error` (trio's ``Cancelled`` is a ``BaseException``), so ``except Error``
+cannot swallow it.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class ErrorKind(str, enum.Enum):
+    """The closed set of error kinds; the string value is what Lua and the wire see."""
+
+    NOT_FOUND = "NOT_FOUND"
+    INVALID = "INVALID"
+    INTERNAL = "INTERNAL"
+    TIMEOUT = "TIMEOUT"
+    CANCELED = "CANCELED"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    CONFLICT = "CONFLICT"
+    UNAVAILABLE = "UNAVAILABLE"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    TERMINATED = "TERMINATED"
+    NON_DETERMINISTIC = "NON_DETERMINISTIC"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Kinds whose cause is usually transient; used when the caller does not say.
+_RETRYABLE_BY_DEFAULT = frozenset({ErrorKind.TIMEOUT, ErrorKind.UNAVAILABLE, ErrorKind.INTERNAL})
+
+
+class Error(Exception):
+    """A pidflow error: ``kind``, ``retryable``, ``message`` and free-form ``details``.
+
+    ``retryable`` defaults by kind (TIMEOUT, UNAVAILABLE and INTERNAL are retryable, the rest are not).
+    ``str(err)`` is ``"KIND: message"``, the form Lua's ``tostring(err)`` shows too.
+    """
+
+    def __init__(
+        self,
+        kind: ErrorKind | str,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        details: Any = None,
+    ) -> None:
+        try:
+            kind = ErrorKind(str(kind).upper())
+        except ValueError:
+            raise ValueError(f"unknown error kind {kind!r}; expected one of {', '.join(k.value for k in ErrorKind)}") from None
+        self.kind: ErrorKind = kind
+        self.message: str = str(message)
+        self.retryable: bool = kind in _RETRYABLE_BY_DEFAULT if retryable is None else bool(retryable)
+        self.details: Any = details
+        super().__init__(f"{kind.value}: {self.message}")
+
+    def __repr__(self) -> str:
+        return f"Error({self.kind.value!r}, {self.message!r}, retryable={self.retryable})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Error):
+            return NotImplemented
+        return (self.kind, self.message, self.retryable) == (other.kind, other.message, other.retryable)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.message, self.retryable))
+
+    def __reduce__(self):  # keep pickling (used by thread/process hops) lossless
+        return (_rebuild, (self.kind.value, self.message, self.retryable, self.details))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form: what msgpack, Temporal failure details and Lua error tables carry."""
+        out: dict[str, Any] = {"kind": self.kind.value, "message": self.message, "retryable": self.retryable}
+        if self.details is not None:
+            out["details"] = self.details
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Error":
+        return cls(data["kind"], data.get("message", ""), retryable=data.get("retryable"), details=data.get("details"))
+
+    @classmethod
+    def wrap(cls, exc: BaseException, kind: ErrorKind = ErrorKind.INTERNAL) -> "Error":
+        """Box any exception as an Error (an Error passes through), keeping the traceback in ``details``."""
+        if isinstance(exc, Error):
+            return exc
+        import traceback
+
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return cls(kind, f"{type(exc).__name__}: {exc}", details={"traceback": tb})
+
+
+def _rebuild(kind: str, message: str, retryable: bool, details: Any) -> Error:
+    return Error(kind, message, retryable=retryable, details=details)
+
+
+def invalid(message: str, **details: Any) -> Error:
+    return Error(ErrorKind.INVALID, message, details=details or None)
+
+
+def not_found(message: str, **details: Any) -> Error:
+    return Error(ErrorKind.NOT_FOUND, message, details=details or None)
