@@ -164,7 +164,9 @@ class ProcessAPI:
         return self._spawner().with_context(values)
 
     async def spawn(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
-        return await self._spawner().spawn(entry, host, input)
+        # The hot path: no builder, no copies (SpawnRequest is frozen and the context is shared read-only).
+        request = SpawnRequest(entry=entry, input=input, context=self._proc.context, parent=self._proc.pid)
+        return await self.node.spawn(request, host)
 
     async def spawn_monitored(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
         return await self._spawner().spawn_monitored(entry, host, input)

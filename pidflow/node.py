@@ -12,6 +12,7 @@ import importlib
 import inspect
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
@@ -31,7 +32,10 @@ DEFAULT_HOST = "pidflow:local"
 
 
 def _python_callable(entry: Entry) -> Callable[..., Any]:
+    """Import ``package.module:function``; modules beside the app's YAML file are importable too."""
     module_name, _, attr = str(entry.spec["source"]).partition(":")
+    if entry.file is not None and str(entry.file.parent) not in sys.path:
+        sys.path.append(str(entry.file.parent))
     try:
         module = importlib.import_module(module_name)
         fn = getattr(module, attr)
@@ -152,20 +156,25 @@ class Node:
         return self.host(pid.host)
 
     def resolve_body(self, entry: Any, host_id: str) -> Body:
-        if callable(entry):
+        if isinstance(entry, str):
+            body = self._bodies.get(entry)
+            if body is not None:
+                return body
+        elif callable(entry):
+            code = getattr(entry, "__code__", None)
+            if code is not None and code.co_flags & inspect.CO_COROUTINE:
+                return entry
             if not inspect.iscoroutinefunction(entry) and not inspect.iscoroutinefunction(getattr(entry, "__call__", None)):
                 raise Error(ErrorKind.INVALID, f"a process body must be an async function, got {entry!r}")
             return entry
-        if not isinstance(entry, str):
+        else:
             raise Error(ErrorKind.INVALID, f"entry must be an entry id or an async function, got {type(entry).__name__}")
-        body = self._bodies.get(entry)
-        if body is None:
-            spec = self.registry.get(entry)
-            factory = BODY_FACTORIES.get(spec.kind)
-            if factory is None:
-                raise Error(ErrorKind.INVALID, f"entry {entry} is a {spec.kind}, which host {host_id} cannot run "
-                                               f"(it runs {', '.join(sorted(BODY_FACTORIES))})")
-            body = self._bodies[entry] = factory(self, spec)
+        spec = self.registry.get(entry)
+        factory = BODY_FACTORIES.get(spec.kind)
+        if factory is None:
+            raise Error(ErrorKind.INVALID, f"entry {entry} is a {spec.kind}, which host {host_id} cannot run "
+                                           f"(it runs {', '.join(sorted(BODY_FACTORIES))})")
+        body = self._bodies[entry] = factory(self, spec)
         return body
 
     def function(self, entry_id: str) -> Callable[..., Awaitable[Any]]:
@@ -333,10 +342,16 @@ async def open_node(
     else:
         registry = entries_mod.load(app)
     node = Node(registry, name=name, state_dir=Path(state_dir) if state_dir else None)
-    async with trio.open_nursery() as nursery:
-        await node._start(nursery)
-        try:
-            yield node
-        finally:
-            await node._stop()
-            nursery.cancel_scope.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            await node._start(nursery)
+            try:
+                yield node
+            finally:
+                await node._stop()
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The node's nursery is an implementation detail: give the caller its own exception back.
+        if len(group.exceptions) == 1 and not isinstance(group.exceptions[0], BaseExceptionGroup):
+            raise group.exceptions[0] from None
+        raise

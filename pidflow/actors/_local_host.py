@@ -42,6 +42,8 @@ class LocalHost(Host):
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     async def start(self, node: "Node") -> None:
+        if ProcessAPI is None:
+            _bind_api()
         self.node = node
         self._nursery = await node.nursery.start(self._serve)
 
@@ -93,7 +95,8 @@ class LocalHost(Host):
     def spawn_nowait(self, request: SpawnRequest) -> Pid:
         if self._closing or self._nursery is None:
             raise Error(ErrorKind.UNAVAILABLE, f"host {self.id} is not running")
-        self.validate_options(request.options)
+        if request.options:
+            self.validate_options(request.options)
         if request.name is not None:
             existing = self._names.get(request.name)
             if existing is not None and (proc := self.lookup(existing)) is not None:
@@ -103,14 +106,15 @@ class LocalHost(Host):
                 return existing
         body: Body = self.node.resolve_body(request.entry, self.id)
         pid = Pid(self.id, str(next(self._ids)), self.node.name)
-        proc = Process(pid, request.name, dict(request.context), bool(request.options.get("trap_links", False)))
+        options = request.options
+        proc = Process(pid, request.name, request.context, bool(options.get("trap_links", False)) if options else False)
         for message in request.messages:
             proc.deliver(message)
         self._table[pid.id] = proc
         if request.name is not None:
             self._names[request.name] = pid
         self._attach(proc, request)
-        self._nursery.start_soon(self._run, proc, body, request.input, name=f"process {pid}")
+        self._nursery.start_soon(self._run, proc, body, request.input, name="pidflow.process")
         return pid
 
     def _attach(self, proc: Process, request: SpawnRequest) -> None:
@@ -122,18 +126,17 @@ class LocalHost(Host):
             proc.links.add(request.parent)
 
     async def _run(self, proc: Process, body: Body, input: Any) -> None:
-        from .._api import running_as
-
         value: Any = None
         error: Error | None = None
+        # The task runs in its own copy of the context, so the variable needs no reset.
+        _current_process.set(ProcessAPI(self.node, proc))
         with proc.scope:
-            with running_as(self.node, proc):
-                try:
-                    value = await body(input)
-                except Error as exc:
-                    error = exc
-                except Exception as exc:  # a crashing body is an exit, never a node crash
-                    error = Error.wrap(exc)
+            try:
+                value = await body(input)
+            except Error as exc:
+                error = exc
+            except Exception as exc:  # a crashing body is an exit, never a node crash
+                error = Error.wrap(exc)
         if proc.kill_reason is not None:
             value, error = None, proc.kill_reason
         self._exit(proc, ExitResult(value, error))
@@ -235,6 +238,18 @@ class LocalHost(Host):
 
     async def unlink(self, watcher: Pid, target: Pid) -> None:
         self.forget_link(target, watcher)
+
+
+def _bind_api() -> None:
+    """Late import: the API module imports this package."""
+    global ProcessAPI, _current_process
+    from .._api import ProcessAPI, _current
+
+    _current_process = _current
+
+
+ProcessAPI: Any = None
+_current_process: Any = None
 
 
 def _noproc(pid: Pid) -> Error:
