@@ -232,16 +232,39 @@ class _CurrentProcess:
 process = _CurrentProcess()
 
 
+_call_context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("pidflow_call_context")
+
+
+@contextlib.contextmanager
+def call_context(values: Mapping[str, Any] | None) -> Iterator[None]:
+    """The context a function entry runs with (an activity has no calling process to read it from)."""
+    token = _call_context.set(values or {})
+    try:
+        yield
+    finally:
+        _call_context.reset(token)
+
+
+def current_context() -> Mapping[str, Any]:
+    """The context of the running function call, else of the calling process, else empty."""
+    values = _call_context.get(None)
+    if values is not None:
+        return values
+    api = _current.get(None)
+    return api.context if api is not None else {}
+
+
 class _Ctx:
-    """``pidflow.ctx``: the context values given with ``with_context`` to this process or an ancestor."""
+    """``pidflow.ctx``: the context values given with ``with_context`` to this process or an ancestor (or to
+    the workflow whose activity is running)."""
 
     __slots__ = ()
 
     def get(self, key: str, default: Any = None) -> Any:
-        return current().context.get(key, default)
+        return current_context().get(key, default)
 
     def all(self) -> dict[str, Any]:
-        return dict(current().context)
+        return dict(current_context())
 
 
 ctx = _Ctx()

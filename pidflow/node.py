@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 import trio
 
 from . import entries as entries_mod
-from ._api import ProcessAPI
+from ._api import ProcessAPI, call_context, current_context
 from ._events import Event, EventKind, ExitResult, Message
 from ._host import Host, SpawnRequest
 from ._pid import Pid
@@ -54,9 +54,15 @@ def _python_body(node: "Node", entry: Entry) -> Body:
 def _python_function(node: "Node", entry: Entry) -> Callable[..., Awaitable[Any]]:
     fn = _python_callable(entry)
 
-    async def call(*args: Any) -> Any:
-        result = fn(*args)
-        return await result if inspect.isawaitable(result) else result
+    async def call(*args: Any, context: Mapping[str, Any] | None = None) -> Any:
+        with call_context(context):
+            try:
+                result = fn(*args)
+                return await result if inspect.isawaitable(result) else result
+            except Error:
+                raise
+            except Exception as exc:
+                raise Error.wrap(exc) from None
 
     return call
 
@@ -110,6 +116,7 @@ class Node:
         self._bodies: dict[str, Body] = {}
         self._functions: dict[str, Callable[..., Awaitable[Any]]] = {}
         self.services: dict[str, Any] = {}  # shared per-node resources (e.g. Temporal clients), by entry id
+        self._on_stop: list[Callable[[], Awaitable[None]]] = []
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     async def _start(self, nursery: trio.Nursery) -> None:
@@ -129,11 +136,18 @@ class Node:
         self.hosts[host.id] = host
         await host.start(self)
 
+    def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` when the node stops, after every host (latest registered first)."""
+        self._on_stop.append(callback)
+
     async def _stop(self) -> None:
-        # Local hosts first (their processes' exits notify durable watchers), durable hosts last, in reverse.
-        for host in reversed(list(self.hosts.values())):
-            with trio.CancelScope(shield=True):
+        # Hosts in creation order: local hosts first, so their processes' exits still reach durable watchers
+        # through the Temporal hosts, which stop last (and flush what they were sending).
+        with trio.CancelScope(shield=True):
+            for host in list(self.hosts.values()):
                 await host.stop()
+            for callback in reversed(self._on_stop):
+                await callback()
 
     # -- resolution -----------------------------------------------------------------------------------------------
     def host(self, host_id: str | None) -> Host:
@@ -187,9 +201,12 @@ class Node:
             fn = self._functions[entry_id] = factory(self, spec)
         return fn
 
-    async def call(self, entry_id: str, *args: Any) -> Any:
-        """Run a ``function.*`` entry here and return its result (its error is raised)."""
-        return await self.function(entry_id)(*args)
+    async def call(self, entry_id: str, *args: Any, context: Mapping[str, Any] | None = None) -> Any:
+        """Run a ``function.*`` entry here and return its result (its error is raised). ``context`` is what
+        ``ctx.get`` reads inside it (default: the calling process's context)."""
+        if context is None:
+            context = current_context()
+        return await self.function(entry_id)(*args, context=context)
 
     # -- operations -----------------------------------------------------------------------------------------------
     async def spawn(self, request: SpawnRequest, host_id: str | None = None) -> Pid:

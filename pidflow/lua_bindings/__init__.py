@@ -1,0 +1,25 @@
+"""The Lua runtime of pidflow: sandboxed lupa states, a coroutine scheduler with channels and timers, value
+conversion, and the Lua modules, over a small backend interface (trio for local processes, a deterministic one
+inside Temporal workflows).
+
+Layout: ``_backend`` (the :class:`LuaBackend` ABC and preemption policies), ``_trio_backend``, ``_runtime``
+(one sandboxed Lua state; ``compile_check``), ``_sandbox``, ``_core.lua`` (scheduler, channels, value
+metatables), ``_driver`` (:class:`LuaProcess`), ``_values``, ``_durations``, ``_modules`` (registry),
+``_stdlib`` (channel, time, json, uuid, crypto, errors, ctx, funcs).
+"""
+
+from ._backend import Budget as Budget
+from ._backend import LuaBackend as LuaBackend
+from ._backend import TimeSlice as TimeSlice
+from ._driver import LuaProcess as LuaProcess
+from ._durations import parse_duration as parse_duration
+from ._modules import ALWAYS_AVAILABLE as ALWAYS_AVAILABLE
+from ._modules import ModuleContext as ModuleContext
+from ._modules import register_module as register_module
+from ._runtime import DEFAULT_MAX_MEMORY as DEFAULT_MAX_MEMORY
+from ._runtime import compile_check as compile_check
+from ._trio_backend import TrioBackend as TrioBackend
+from ._values import as_pid as as_pid
+from ._local import local_function as local_function
+from ._local import local_process_body as local_process_body
+from ._process_module import ProcessPort as ProcessPort

@@ -1,0 +1,130 @@
+"""Local Lua processes and functions: the ``process`` port over the Python process API, on the trio backend."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+
+from .._api import current
+from .._events import Message
+from .._host import SpawnRequest
+from .._pid import Pid
+from ..entries import Entry
+from ..errors import Error, ErrorKind
+from . import _process_module  # noqa: F401  (registers the process module)
+from ._driver import LuaProcess
+from ._process_module import ProcessPort
+from ._runtime import DEFAULT_MAX_MEMORY
+from ._trio_backend import TrioBackend
+
+if TYPE_CHECKING:
+    from .._api import ProcessAPI
+    from ..node import Node
+
+
+class LocalPort(ProcessPort):
+    """The ``process`` module of a local Lua process: the calling process's :class:`ProcessAPI`."""
+
+    def __init__(self, api: "ProcessAPI") -> None:
+        self.api = api
+
+    def pid(self) -> Pid:
+        return self.api.pid()
+
+    def inbox(self) -> Any:
+        return self.api.inbox()
+
+    def listen(self, topic: str, whole_message: bool) -> Any:
+        return self.api.listen(topic, whole_message)
+
+    def events(self) -> Any:
+        return self.api.events()
+
+    def send(self, pid: Pid, topic: str, data: Any) -> None:
+        self.api.send_nowait(pid, topic, data)
+
+    def _request(self, entry: str, input: Any, options: Mapping[str, Any], name: str | None,
+                 messages: list[Message], context: Mapping[str, Any], monitor: bool, link: bool) -> SpawnRequest:
+        return SpawnRequest(entry=entry, input=input, options=dict(options), name=name, messages=tuple(messages),
+                            context={**self.api.context, **context}, parent=self.api.pid(), monitor=monitor,
+                            link=link)
+
+    async def spawn(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
+                    name: str | None, messages: list[Message], context: Mapping[str, Any],
+                    monitor: bool, link: bool) -> Pid:
+        request = self._request(entry, input, options, name, messages, context, monitor, link)
+        return await self.api.node.spawn(request, host)
+
+    async def exec(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
+                   name: str | None, messages: list[Message], context: Mapping[str, Any]) -> Any:
+        request = self._request(entry, input, options, name, messages, context, True, False)
+        return await self.api.node.exec(request, host)
+
+    async def monitor(self, pid: Pid) -> None:
+        await self.api.monitor(pid)
+
+    async def unmonitor(self, pid: Pid) -> None:
+        await self.api.unmonitor(pid)
+
+    async def link(self, pid: Pid) -> None:
+        await self.api.link(pid)
+
+    async def unlink(self, pid: Pid) -> None:
+        await self.api.unlink(pid)
+
+    async def terminate(self, pid: Pid) -> bool:
+        return await self.api.terminate(pid)
+
+    async def cancel(self, pid: Pid, deadline: float) -> bool:
+        return await self.api.cancel(pid, deadline)
+
+    def set_options(self, options: Mapping[str, Any]) -> None:
+        self.api.set_options(options)
+
+
+def _max_memory(entry: Entry) -> int:
+    value = entry.spec.get("max_memory", DEFAULT_MAX_MEMORY)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise Error(ErrorKind.INVALID, f"entry {entry.id}: max_memory must be a positive number of bytes")
+    return value
+
+
+def local_process_body(node: "Node", entry: Entry) -> Callable[[Any], Awaitable[Any]]:
+    """A process body that runs the entry's Lua ``method`` as the calling local process."""
+    source = entry.read_source()
+    path = str(entry.source_path)
+    method = entry.method or "main"
+    max_memory = _max_memory(entry)
+    LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
+               backend=TrioBackend(), max_memory=max_memory)  # compile now: a syntax error fails the spawn
+
+    async def body(input: Any) -> Any:
+        api = current()
+
+        async def call_function(entry_id: str, args: list[Any], options: Mapping[str, Any]) -> Any:
+            return await node.call(entry_id, *args, context=api.context)
+
+        backend = TrioBackend(context=api.context, process_api=LocalPort(api), call_function=call_function)
+        proc = LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
+                          backend=backend, max_memory=max_memory)
+        return await proc.run(input)
+
+    return body
+
+
+def local_function(node: "Node", entry: Entry) -> Callable[..., Awaitable[Any]]:
+    """A ``function.lua`` entry: a fresh Lua state per call, with the caller's context."""
+    source = entry.read_source()
+    path = str(entry.source_path)
+    method = entry.method or "main"
+    max_memory = _max_memory(entry)
+
+    async def call(*args: Any, context: Mapping[str, Any] | None = None) -> Any:
+        async def call_function(entry_id: str, inner: list[Any], options: Mapping[str, Any]) -> Any:
+            return await node.call(entry_id, *inner, context=context)
+
+        backend = TrioBackend(context=context or {}, call_function=call_function)
+        proc = LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
+                          backend=backend, max_memory=max_memory)
+        return await proc.run_function(list(args))
+
+    return call

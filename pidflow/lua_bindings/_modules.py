@@ -1,0 +1,103 @@
+"""The registry of Lua modules and the context their factories get.
+
+A module is a factory ``factory(ctx: ModuleContext) -> value`` registered under a name. It runs lazily, the
+first time a process ``require``\\ s the name (or touches one of the always-available globals ``channel``,
+``process``, ``errors``), once per process; the result (a Lua table, or Python data converted to one) is cached
+for that process. The ``process`` and ``workflow`` modules are registered by their hosts; the rest by
+:mod:`._stdlib`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Error
+
+if TYPE_CHECKING:
+    from ._backend import LuaBackend
+    from ._driver import LuaProcess
+
+ModuleFactory = Callable[["ModuleContext"], Any]
+
+_registry: dict[str, ModuleFactory] = {}
+
+#: Modules every process may use without listing them in ``modules``; they are also globals.
+ALWAYS_AVAILABLE = frozenset({"channel", "process", "errors"})
+
+
+def register_module(name: str, factory: ModuleFactory, *, replace: bool = False) -> None:
+    """Make ``require(name)`` build its module with ``factory(ctx)``; registering a name twice is an error unless
+    ``replace=True`` (tests, hosts that specialise a module)."""
+    if not replace and name in _registry:
+        raise ValueError(f"lua module {name!r} is already registered; pass replace=True to override it")
+    _registry[name] = factory
+
+
+def module_factory(name: str) -> ModuleFactory | None:
+    return _registry.get(name)
+
+
+def registered_modules() -> frozenset[str]:
+    return frozenset(_registry)
+
+
+class ModuleContext:
+    """What a module factory may use. All Lua-callable functions it makes convert values (see ``_values``) and
+    follow Lua's convention: failures come back as ``nil, err``, never as raised Python exceptions."""
+
+    def __init__(self, process: "LuaProcess") -> None:
+        self._process = process
+        self.entry_id: str = process.entry_id
+        self.backend: "LuaBackend" = process.backend
+        self.deterministic: bool = process.backend.deterministic
+        #: The Lua core table (new_channel, make_error, add_timer, sleep_until, channel ...). Pass it to chunks
+        #: run with :meth:`load_lua`; do not index it (or any Lua table) from Python while Lua runs: lupa 2.8
+        #: returns wrong values for table indexing from Python inside Lua coroutines (calls are fine).
+        self.core: Any = process._rt.core
+        #: The ``channel`` module table (channel.new, channel.select, channel.default).
+        self.channel_module: Any = process._rt.channel_module
+        #: ``make_error(kind, message, retryable, details)`` -> a Lua error value (arguments as Lua strings).
+        self.make_error: Any = process._rt.make_error
+
+    def to_lua(self, value: Any) -> Any:
+        return self._process._rt.values.to_lua(value)
+
+    def from_lua(self, value: Any) -> Any:
+        return self._process._rt.values.from_lua(value)
+
+    def function(self, fn: Callable[..., Any], *, raw: bool = False) -> Callable[..., Any]:
+        """A Lua-callable wrapper of a synchronous ``fn``: arguments converted to Python (unless ``raw``), the
+        result converted to Lua; a raised :class:`Error` (or any exception, boxed INTERNAL) returns ``nil, err``."""
+        values = self._process._rt.values
+
+        def call(*args: Any) -> Any:
+            try:
+                py = args if raw else [values.from_lua(a) for a in args]
+                return values.to_lua(fn(*py))
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a Lua error value
+                return None, values.to_lua(Error.wrap(exc))
+
+        return call
+
+    def blocking(self, async_fn: Callable[..., Awaitable[Any]]) -> Any:
+        """A Lua function that starts ``async_fn(*args)`` on the backend, parks the calling Lua coroutine (other
+        coroutines keep running) and returns its result, or ``nil, err`` if it raised. One mechanism for every
+        blocking call (``funcs.call``, ``process.exec``, signals from workflows ...)."""
+        return self._process._blocking(async_fn)
+
+    def source_channel(self, source: Any, convert: Callable[[Any], Any] | None = None) -> Any:
+        """A receive-only Lua channel over an external source (``receive_nowait()`` raising ``trio.WouldBlock``
+        when empty and ``trio.EndOfChannel`` when closed; ``async receive()``). Works with ``receive`` and in
+        ``channel.select``; order is preserved and nothing taken from the source is lost while the process runs.
+        ``convert(item)`` makes the Lua value (default: the value rules). One channel per source object."""
+        return self._process._source_channel(source, convert)
+
+    def table(self, **fields: Any) -> Any:
+        """A Lua table of already-Lua values (functions made with :meth:`function`, :meth:`blocking` ...)."""
+        return self._process._rt.lua.table_from({k.encode(): v for k, v in fields.items()})
+
+    def load_lua(self, source: str, name: str, *args: Any) -> Any:
+        """Run a Lua chunk (text, chunk name ``=name``) with ``args`` as its ``...`` and return its result."""
+        fn = self._process._rt.compile(source, "=" + name)
+        return fn(*args)

@@ -1,0 +1,83 @@
+"""The trio backend: local Lua processes on the node's trio loop."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import trio
+
+from ..errors import Error, ErrorKind
+from ._backend import LuaBackend, Preemption, TimeSlice
+
+CallFunction = Callable[[str, list[Any], Mapping[str, Any]], Awaitable[Any]]
+
+
+class _NurseryGroup:
+    def __init__(self, nursery: trio.Nursery) -> None:
+        self._nursery = nursery
+
+    def start_soon(self, fn: Callable[[], Awaitable[Any]]) -> None:
+        self._nursery.start_soon(fn)
+
+
+class TrioBackend(LuaBackend):
+    """Backend for a local Lua process.
+
+    ``call_function`` is the node's function runner (absent: ``funcs.call`` fails with UNAVAILABLE);
+    ``process_api`` is handed to the ``process`` module factory; ``context`` feeds the ``ctx`` module.
+    Time is ``trio.current_time()`` (so ``MockClock`` drives timers) and wall time is ``time.time_ns()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        context: Mapping[str, Any] | None = None,
+        process_api: Any = None,
+        call_function: CallFunction | None = None,
+        preemption: Preemption = TimeSlice(),
+    ) -> None:
+        self.context = dict(context or {})
+        self.process_api = process_api
+        self.preemption = preemption
+        self.deterministic = False
+        self._call_function = call_function
+
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+    def monotonic(self) -> float:
+        return trio.current_time()
+
+    def new_event(self) -> trio.Event:
+        return trio.Event()
+
+    async def wait(self, event: trio.Event, deadline: float | None) -> None:
+        with trio.move_on_at(float("inf") if deadline is None else deadline):
+            await event.wait()
+
+    async def checkpoint(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    @asynccontextmanager
+    async def open_task_group(self) -> AsyncIterator[_NurseryGroup]:
+        async with trio.open_nursery() as nursery:
+            try:
+                yield _NurseryGroup(nursery)
+            finally:
+                nursery.cancel_scope.cancel()
+
+    def random_bytes(self, n: int) -> bytes:
+        return os.urandom(n)
+
+    def uuid4(self) -> str:
+        return str(uuid.uuid4())
+
+    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any]) -> Any:
+        if self._call_function is None:
+            raise Error(ErrorKind.UNAVAILABLE, f"funcs.call({entry_id!r}): no function runner is attached to this process")
+        return await self._call_function(entry_id, args, options)

@@ -1,0 +1,90 @@
+"""The node's task queue: how a workflow reaches this node's local processes.
+
+Every operation a workflow does on a local PID (send, monitor, link, their undo, an EXIT or LINK_DOWN for a
+local watcher) is an activity on ``pidflow-node-<node>``; only the owning node polls that queue, so the call
+lands on the right machine, is retried by Temporal while the node is briefly away, and is recorded in the
+workflow's history (replay-safe).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from .._events import Event, Message
+from .._pid import Pid
+
+if TYPE_CHECKING:
+    from ._service import TemporalService
+
+DELIVER = "pidflow.node.deliver"
+EVENT = "pidflow.node.event"
+LINK_EXIT = "pidflow.node.link_exit"
+MONITOR = "pidflow.node.monitor"
+UNMONITOR = "pidflow.node.unmonitor"
+LINK = "pidflow.node.link"
+UNLINK = "pidflow.node.unlink"
+
+
+def _activities(service: "TemporalService") -> list[Any]:
+    node = service.node
+    aio = service.aio
+
+    async def on_trio(fn: Any, *args: Any) -> Any:
+        return await aio.run_trio(fn, *args)
+
+    @activity.defn(name=DELIVER)
+    async def deliver(pid: Pid, message: dict) -> None:
+        async def go() -> None:
+            node.send(pid, Message.from_wire(message))
+
+        await on_trio(go)
+
+    @activity.defn(name=EVENT)
+    async def event(pid: Pid, wire: dict) -> None:
+        async def go() -> None:
+            node.post_event(pid, Event.from_wire(wire))
+
+        await on_trio(go)
+
+    @activity.defn(name=LINK_EXIT)
+    async def link_exit(pid: Pid, sender: Pid, reason: Any) -> None:
+        async def go() -> None:
+            node.post_link_exit(pid, sender, reason)
+
+        await on_trio(go)
+
+    @activity.defn(name=MONITOR)
+    async def monitor(watcher: Pid, target: Pid) -> None:
+        await on_trio(node.monitor, watcher, target)
+
+    @activity.defn(name=UNMONITOR)
+    async def unmonitor(watcher: Pid, target: Pid) -> None:
+        await on_trio(node.unmonitor, watcher, target)
+
+    @activity.defn(name=LINK)
+    async def link(watcher: Pid, target: Pid) -> bool:
+        return await on_trio(node.route(target).link, watcher, target)
+
+    @activity.defn(name=UNLINK)
+    async def unlink(watcher: Pid, target: Pid) -> None:
+        await on_trio(node.route(target).unlink, watcher, target)
+
+    return [deliver, event, link_exit, monitor, unmonitor, link, unlink]
+
+
+async def start_node_worker(service: "TemporalService", client: Client) -> Worker:
+    """Start polling this node's queue (on the service's asyncio loop); returns the running worker."""
+    activities = _activities(service)
+
+    async def start() -> Worker:
+        import asyncio
+
+        worker = Worker(client, task_queue=service.task_queue, activities=activities)
+        asyncio.get_running_loop().create_task(worker.run(), name=f"worker {service.task_queue}")
+        return worker
+
+    return await service.aio.run(start)

@@ -1,0 +1,222 @@
+"""``temporal.workflow.*`` and ``activity.*`` options: validated once, mapped to temporalio keyword arguments.
+
+One table says, for every option of the workflow spec, its type, how it maps to temporalio, and where it
+applies: when a client (a local process, top-level code) starts a workflow, when a workflow starts a child, or
+both. An option that does not exist, has the wrong type, or does not apply where it is used is an INVALID error
+naming it: never silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Callable, Mapping
+
+import attrs
+from temporalio import common, workflow
+
+from .._duration import parse_duration
+from ..errors import Error, ErrorKind
+
+PREFIX = "temporal.workflow."
+
+CONFLICT_POLICIES = {
+    "use_existing": common.WorkflowIDConflictPolicy.USE_EXISTING,
+    "fail": common.WorkflowIDConflictPolicy.FAIL,
+    "terminate_existing": common.WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+}
+REUSE_POLICIES = {
+    "allow_duplicate": common.WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    "allow_duplicate_failed_only": common.WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    "reject_duplicate": common.WorkflowIDReusePolicy.REJECT_DUPLICATE,
+}
+PARENT_CLOSE_POLICIES = {
+    "terminate": workflow.ParentClosePolicy.TERMINATE,
+    "abandon": workflow.ParentClosePolicy.ABANDON,
+    "request_cancel": workflow.ParentClosePolicy.REQUEST_CANCEL,
+}
+
+
+def _invalid(option: str, message: str) -> Error:
+    return Error(ErrorKind.INVALID, f"option {option!r} {message}", details={"option": option})
+
+
+def _string(option: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise _invalid(option, f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _bool(option: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _invalid(option, f"must be a boolean, got {value!r}")
+    return value
+
+
+def _duration(option: str, value: Any) -> datetime.timedelta:
+    try:
+        return datetime.timedelta(seconds=parse_duration(value, what=f"option {option!r}"))
+    except Error as exc:
+        raise Error(ErrorKind.INVALID, exc.message, details={"option": option}) from None
+
+
+def _table(option: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _invalid(option, f"must be a table, got {type(value).__name__}")
+    return dict(value)
+
+
+def _choice(choices: Mapping[str, Any]) -> Callable[[str, Any], Any]:
+    def convert(option: str, value: Any) -> Any:
+        if value not in choices:
+            raise _invalid(option, f"must be one of {', '.join(choices)}, got {value!r}")
+        return choices[value]
+
+    return convert
+
+
+_RETRY_KEYS = {"initial_interval", "backoff_coefficient", "maximum_interval", "maximum_attempts",
+               "non_retryable_error_types"}
+
+
+def retry_policy(option: str, value: Any) -> common.RetryPolicy:
+    """A retry policy table; intervals are durations ("1s" or ms numbers)."""
+    table = _table(option, value)
+    unknown = sorted(set(table) - _RETRY_KEYS)
+    if unknown:
+        raise _invalid(option, f"has unknown key {unknown[0]!r} (known: {', '.join(sorted(_RETRY_KEYS))})")
+    kwargs: dict[str, Any] = {}
+    if "initial_interval" in table:
+        kwargs["initial_interval"] = _duration(f"{option}.initial_interval", table["initial_interval"])
+    if "maximum_interval" in table:
+        kwargs["maximum_interval"] = _duration(f"{option}.maximum_interval", table["maximum_interval"])
+    if "backoff_coefficient" in table:
+        coefficient = table["backoff_coefficient"]
+        if not isinstance(coefficient, (int, float)) or isinstance(coefficient, bool) or coefficient < 1:
+            raise _invalid(f"{option}.backoff_coefficient", f"must be a number >= 1, got {coefficient!r}")
+        kwargs["backoff_coefficient"] = float(coefficient)
+    if "maximum_attempts" in table:
+        attempts = table["maximum_attempts"]
+        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 0:
+            raise _invalid(f"{option}.maximum_attempts", f"must be a non-negative integer, got {attempts!r}")
+        kwargs["maximum_attempts"] = attempts
+    if "non_retryable_error_types" in table:
+        kinds = table["non_retryable_error_types"]
+        if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+            raise _invalid(f"{option}.non_retryable_error_types", "must be a list of error kinds")
+        kwargs["non_retryable_error_types"] = kinds
+    return common.RetryPolicy(**kwargs)
+
+
+def search_attributes(option: str, value: Any) -> common.TypedSearchAttributes:
+    return typed_search_attributes(_table(option, value), option)
+
+
+def typed_search_attributes(values: Mapping[str, Any], option: str = "search_attributes") -> common.TypedSearchAttributes:
+    """Search attribute keys typed from their Lua values: strings are Keyword, integers Int, numbers Float,
+    booleans Bool, lists of strings KeywordList (the server must know the key with that type)."""
+    pairs = []
+    for key, item in values.items():
+        if isinstance(item, bool):
+            pairs.append(common.SearchAttributePair(common.SearchAttributeKey.for_bool(key), item))
+        elif isinstance(item, int):
+            pairs.append(common.SearchAttributePair(common.SearchAttributeKey.for_int(key), item))
+        elif isinstance(item, float):
+            pairs.append(common.SearchAttributePair(common.SearchAttributeKey.for_float(key), item))
+        elif isinstance(item, str):
+            pairs.append(common.SearchAttributePair(common.SearchAttributeKey.for_keyword(key), item))
+        elif isinstance(item, list) and all(isinstance(v, str) for v in item):
+            pairs.append(common.SearchAttributePair(common.SearchAttributeKey.for_keyword_list(key), item))
+        else:
+            raise _invalid(f"{option}.{key}", f"must be a string, number, boolean or list of strings, got {item!r}")
+    return common.TypedSearchAttributes(pairs)
+
+
+@attrs.frozen
+class _Option:
+    convert: Callable[[str, Any], Any]
+    client: str | None  # temporalio Client.start_workflow keyword, None when not applicable
+    child: str | None  # workflow.start_child_workflow keyword, None when not applicable
+    why_not: str = ""
+
+
+WORKFLOW_OPTIONS: dict[str, _Option] = {
+    "id": _Option(_string, "id", "id"),
+    "task_queue": _Option(_string, "task_queue", "task_queue"),
+    "execution_timeout": _Option(_duration, "execution_timeout", "execution_timeout"),
+    "run_timeout": _Option(_duration, "run_timeout", "run_timeout"),
+    "task_timeout": _Option(_duration, "task_timeout", "task_timeout"),
+    "id_conflict_policy": _Option(_choice(CONFLICT_POLICIES), "id_conflict_policy", "id_conflict_policy"),
+    "id_reuse_policy": _Option(_choice(REUSE_POLICIES), "id_reuse_policy", "id_reuse_policy"),
+    "execution_error_when_already_started": _Option(_bool, "execution_error_when_already_started",
+                                                    "execution_error_when_already_started"),
+    "retry_policy": _Option(retry_policy, "retry_policy", "retry_policy"),
+    "cron_schedule": _Option(_string, "cron_schedule", "cron_schedule"),
+    "memo": _Option(_table, "memo", "memo"),
+    "search_attributes": _Option(search_attributes, "search_attributes", "search_attributes"),
+    "enable_eager_start": _Option(_bool, "request_eager_start", None,
+                                  "applies only when starting from outside a workflow (children start through "
+                                  "the parent's history)"),
+    "start_delay": _Option(_duration, "start_delay", None,
+                           "applies only when starting from outside a workflow (Temporal has no delayed child "
+                           "workflows)"),
+    "parent_close_policy": _Option(_choice(PARENT_CLOSE_POLICIES), None, "parent_close_policy",
+                                   "applies only to child workflows started from a workflow"),
+    "wait_for_cancellation": _Option(_bool, None, "cancellation_type",
+                                     "applies only to child workflows started from a workflow"),
+    "namespace": _Option(_string, "namespace", None,
+                         "applies only when starting from outside a workflow (Temporal children share the "
+                         "parent's namespace)"),
+}
+
+
+def workflow_start_kwargs(options: Mapping[str, Any], *, where: str) -> dict[str, Any]:
+    """Map ``temporal.workflow.*`` options to temporalio keywords for ``where`` in ("client", "child").
+
+    The result may hold the pseudo keywords ``namespace`` and ``execution_error_when_already_started``, which
+    the caller resolves (a client for another namespace; the FAIL conflict policy).
+    """
+    kwargs: dict[str, Any] = {}
+    for key, value in options.items():
+        if not key.startswith(PREFIX):
+            raise Error(ErrorKind.INVALID, f"unknown option {key!r} for a workflow (workflow options start with "
+                                           f"{PREFIX!r}; known: {', '.join(PREFIX + k for k in WORKFLOW_OPTIONS)})",
+                        details={"option": key})
+        name = key[len(PREFIX):]
+        spec = WORKFLOW_OPTIONS.get(name)
+        if spec is None:
+            raise Error(ErrorKind.INVALID, f"unknown option {key!r} (known: "
+                                           f"{', '.join(PREFIX + k for k in WORKFLOW_OPTIONS)})", details={"option": key})
+        target = spec.client if where == "client" else spec.child
+        if target is None:
+            raise _invalid(key, spec.why_not)
+        converted = spec.convert(key, value)
+        if name == "wait_for_cancellation":
+            converted = (workflow.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED if converted
+                         else workflow.ChildWorkflowCancellationType.TRY_CANCEL)
+        kwargs[target] = converted
+    return kwargs
+
+
+ACTIVITY_PREFIX = "activity."
+_ACTIVITY_OPTIONS: dict[str, tuple[Callable[[str, Any], Any], str]] = {
+    "retry_policy": (retry_policy, "retry_policy"),
+    "start_to_close_timeout": (_duration, "start_to_close_timeout"),
+    "schedule_to_close_timeout": (_duration, "schedule_to_close_timeout"),
+    "schedule_to_start_timeout": (_duration, "schedule_to_start_timeout"),
+    "heartbeat_timeout": (_duration, "heartbeat_timeout"),
+    "task_queue": (_string, "task_queue"),
+}
+
+
+def activity_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Map ``activity.*`` options (``funcs.new():with_options{...}``) to ``workflow.execute_activity`` keywords."""
+    kwargs: dict[str, Any] = {}
+    for key, value in options.items():
+        name = key[len(ACTIVITY_PREFIX):] if key.startswith(ACTIVITY_PREFIX) else None
+        spec = _ACTIVITY_OPTIONS.get(name) if name else None
+        if spec is None:
+            known = ", ".join(ACTIVITY_PREFIX + k for k in _ACTIVITY_OPTIONS)
+            raise Error(ErrorKind.INVALID, f"unknown option {key!r} for funcs (known: {known})", details={"option": key})
+        convert, target = spec
+        kwargs[target] = convert(key, value)
+    return kwargs

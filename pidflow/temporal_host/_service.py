@@ -1,0 +1,142 @@
+"""Per-node Temporal plumbing shared by every ``temporal.worker`` host of the node.
+
+One asyncio thread (temporalio is asyncio; the node is trio), the clients by ``temporal.client`` entry, the
+embedded dev server when a client has no address, and the node's own task queue: workflows reach this node's
+local processes through activities on ``pidflow-node-<node name>``, so a message from a workflow finds the
+right node on any machine with no cluster protocol of our own.
+
+Where a client has no ``address``: ``PIDFLOW_TEMPORAL_ADDRESS`` if set (tests, ``pidflow dev`` in another
+terminal), else the embedded dev server with its SQLite file under the node's state folder.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import trio
+from temporalio.client import Client, TLSConfig
+
+from ..entries import Entry
+from ..errors import Error, ErrorKind
+from ._aio import AsyncioThread, open_asyncio_thread
+from ._converter import DATA_CONVERTER
+
+if TYPE_CHECKING:
+    from ..node import Node
+
+ADDRESS_ENV = "PIDFLOW_TEMPORAL_ADDRESS"
+# Search attributes the embedded server knows from the start (the workflow spec's examples use them).
+DEFAULT_SEARCH_ATTRIBUTES = {"status": "Keyword", "customer_id": "Keyword", "order_total": "Double"}
+
+
+def node_task_queue(node_name: str) -> str:
+    return f"pidflow-node-{node_name}"
+
+
+class TemporalService:
+    """Get it with ``await TemporalService.for_node(node)``; it stops after the node's hosts."""
+
+    def __init__(self, node: "Node") -> None:
+        self.node = node
+        self.aio: AsyncioThread = None  # type: ignore[assignment]
+        self._clients: dict[str | None, Client] = {}
+        self._dev_server: Any = None
+        self._stopped = trio.Event()
+        self._node_worker: Any = None
+        self._lock = trio.Lock()
+
+    @classmethod
+    async def for_node(cls, node: "Node") -> "TemporalService":
+        service = node.services.get("temporal")
+        if service is None:
+            service = node.services["temporal"] = cls(node)
+            await node.nursery.start(service._serve)
+            node.on_stop(service.stop)
+        return service
+
+    async def _serve(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with open_asyncio_thread(f"pidflow-temporal-{self.node.name}") as aio:
+            self.aio = aio
+            task_status.started()
+            await self._stopped.wait()
+            if self._node_worker is not None:
+                with trio.CancelScope(shield=True):
+                    await aio.run(self._node_worker.shutdown)
+            if self._dev_server is not None:
+                with trio.CancelScope(shield=True):
+                    await aio.run(self._dev_server.astop)
+
+    async def stop(self) -> None:
+        self._stopped.set()
+
+    # -- clients ------------------------------------------------------------------------------------------------
+    async def client(self, client_entry: Entry | None) -> Client:
+        """The client of a ``temporal.client`` entry (None: the default client), connected once per node."""
+        key = client_entry.id if client_entry is not None else None
+        async with self._lock:
+            if key not in self._clients:
+                self._clients[key] = await self._connect(client_entry)
+                if self._node_worker is None:
+                    await self._start_node_worker(self._clients[key])
+        return self._clients[key]
+
+    async def _connect(self, entry: Entry | None) -> Client:
+        spec = entry.spec if entry is not None else {}
+        namespace = spec.get("namespace", "default")
+        address = spec.get("address") or os.environ.get(ADDRESS_ENV)
+        if not address:
+            address = await self._embedded_server(spec)
+        tls: Any = False
+        if spec.get("tls"):
+            tls = _tls_config(entry, spec["tls"])
+        api_key = spec.get("api_key")
+        if isinstance(api_key, str) and api_key.startswith("env:"):
+            api_key = os.environ.get(api_key[4:])
+
+        async def connect() -> Client:
+            return await Client.connect(address, namespace=namespace, tls=tls, api_key=api_key,
+                                        data_converter=DATA_CONVERTER)
+
+        try:
+            return await self.aio.run(connect)
+        except Exception as exc:
+            where = f"entry {entry.id}" if entry is not None else "the default client"
+            raise Error(ErrorKind.UNAVAILABLE, f"{where}: cannot connect to Temporal at {address}: {exc}") from None
+
+    async def _embedded_server(self, spec: Any) -> str:
+        if self._dev_server is None:
+            from ._devserver import DevServer
+
+            state = self.node.state_dir
+            state.mkdir(parents=True, exist_ok=True)
+            attributes = {**DEFAULT_SEARCH_ATTRIBUTES, **(spec.get("search_attributes") or {})}
+            self._dev_server = DevServer(db_filename=state / "temporal.sqlite", search_attributes=attributes)
+            await self.aio.run(self._dev_server.astart)
+        return self._dev_server.address
+
+    async def _start_node_worker(self, client: Client) -> None:
+        from ._node_queue import start_node_worker
+
+        self._node_worker = await start_node_worker(self, client)
+
+    @property
+    def task_queue(self) -> str:
+        return node_task_queue(self.node.name)
+
+
+def _tls_config(entry: Entry | None, tls: Any) -> Any:
+    if tls is True:
+        return True
+    if not isinstance(tls, dict):
+        raise Error(ErrorKind.INVALID, f"entry {entry.id if entry else '?'}: tls must be true or a table")
+    unknown = set(tls) - {"ca_file", "cert_file", "key_file", "server_name"}
+    if unknown:
+        raise Error(ErrorKind.INVALID, f"entry {entry.id if entry else '?'}: unknown tls key {sorted(unknown)[0]!r}")
+
+    def read(key: str) -> bytes | None:
+        path = tls.get(key)
+        return open(path, "rb").read() if path else None
+
+    return TLSConfig(server_root_ca_cert=read("ca_file"), client_cert=read("cert_file"),
+                     client_private_key=read("key_file"), domain=tls.get("server_name"))

@@ -1,0 +1,10 @@
+"""pidflow.lua_bindings re-exports its public names, each once."""
+
+import pidflow.lua_bindings as lb
+
+PUBLIC = {"LuaProcess", "LuaBackend", "TrioBackend", "TimeSlice", "Budget", "register_module", "ModuleContext",
+          "compile_check", "parse_duration", "as_pid", "ALWAYS_AVAILABLE", "DEFAULT_MAX_MEMORY"}
+
+
+def test_public_names_are_exactly_the_documented_ones():
+    assert {n for n in vars(lb) if not n.startswith("_")} == PUBLIC
