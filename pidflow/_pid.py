@@ -13,16 +13,25 @@ import attrs
 
 from .errors import ErrorKind, Error
 
-_PID_RE = re.compile(r"^\{(?P<host>[^|{}@]+)(?:@(?P<node>[^|{}@]+))?\|(?P<id>[^{}]+)\}$")
+_PID_RE = re.compile(r"\{(?P<host>[^|{}@]+)(?:@(?P<node>[^|{}@]+))?\|(?P<id>[^{}]+)\}")
+_PART_RE = re.compile(r"[^|{}@]+")
+_ID_RE = re.compile(r"[^{}]+")
+
+
+def _check(pattern: "re.Pattern[str]", what: str):
+    def check(instance: object, attribute: object, value: object) -> None:
+        if value is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
+            raise Error(ErrorKind.INVALID, f"pid {what} {value!r} must be a non-empty string without {'|{}@' if pattern is _PART_RE else '{}'}")
+    return check
 
 
 @attrs.frozen(slots=True, order=True, cache_hash=True)
 class Pid:
     """An immutable process address. ``Pid.parse(str(pid)) == pid``."""
 
-    host: str
-    id: str
-    node: str | None = None
+    host: str = attrs.field(validator=_check(_PART_RE, "host"))
+    id: str = attrs.field(validator=_check(_ID_RE, "id"))
+    node: str | None = attrs.field(default=None, validator=_check(_PART_RE, "node"))
 
     def __str__(self) -> str:
         host = self.host if self.node is None else f"{self.host}@{self.node}"
@@ -43,7 +52,7 @@ class Pid:
             return text
         if not isinstance(text, str):
             raise Error(ErrorKind.INVALID, f"a pid must be a string like '{{host|id}}', got {type(text).__name__}")
-        m = _PID_RE.match(text)
+        m = _PID_RE.fullmatch(text)
         if m is None:
             raise Error(ErrorKind.INVALID, f"malformed pid {text!r}: expected '{{host|id}}' or '{{host@node|id}}'")
         return cls(m["host"], m["id"], m["node"])

@@ -30,7 +30,7 @@ KIND_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "workflow.lua": ({"source"}, {"method", "modules"}),
     "temporal.client": (set(), {"address", "namespace", "tls", "api_key", "state_dir", "search_attributes"}),
     "temporal.worker": ({"task_queue"}, {"client", "max_concurrent_activities", "max_concurrent_workflow_tasks",
-                                        "max_cached_workflows", "activity_task_queue"}),
+                                        "max_cached_workflows"}),
     "supervisor": ({"children"}, {"strategy", "intensity", "period", "auto_start"}),
 }
 

@@ -227,6 +227,12 @@ class Node:
             result = await waiter.wait(self, request.parent)
         finally:
             self._exit_waiters_remove(request.parent, waiter)
+            early, waiter._early = waiter._early, []
+            for event in early:  # EXITs caught for the caller before the child's PID was known
+                self.post_event(request.parent, event)
+            if waiter._result is None and waiter.pid is not None and request.parent is not None:
+                with trio.CancelScope(shield=True):  # abandoned: its EXIT must not reach events() later
+                    await self.unmonitor(request.parent, waiter.pid)
         if result.error is not None:
             raise result.error
         return result.value

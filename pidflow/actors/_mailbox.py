@@ -35,8 +35,14 @@ class Mailbox(Generic[T]):
         self._items: deque[T] = deque()
         self._lot: trio.lowlevel.ParkingLot | None = None
         self._closed = False
-        # Observer used by the Lua driver to learn that a parked Lua coroutine may proceed.
+        # Observer used by the Lua driver to learn that a parked Lua coroutine may proceed (see `observe`).
         self._on_put: Callable[[], Any] | None = None
+
+    def observe(self, callback: Callable[[], Any] | None) -> None:
+        """Call ``callback()`` (synchronously, must not raise) after every ``put`` and on ``close``: lets a
+        receiver that polls with ``receive_nowait`` (the Lua driver) be woken without a task parked in
+        ``receive``. One observer per mailbox; None removes it."""
+        self._on_put = callback
 
     def put(self, item: T) -> None:
         """Deliver without blocking (mailboxes are unbounded). Items put after ``close`` are dropped."""
@@ -83,6 +89,8 @@ class Mailbox(Generic[T]):
         self._closed = True
         if self._lot is not None:
             self._lot.unpark_all()
+        if self._on_put is not None:
+            self._on_put()
 
     def statistics(self) -> MailboxStatistics:
         return MailboxStatistics(len(self._items), len(self._lot) if self._lot is not None else 0, self._closed)

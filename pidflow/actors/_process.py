@@ -52,7 +52,7 @@ class Process:
         existing = self._listeners.get(topic)
         if existing is not None:
             return existing[0]
-        mailbox: Mailbox[Any] = Mailbox()
+        mailbox: Mailbox[Any] = type(self.inbox)()  # same kind of mailbox as the inbox (trio or workflow)
         for message in self.inbox.take_where(lambda m: m.topic == topic):
             mailbox.put(message if whole_message else message.data)
         self._listeners[topic] = (mailbox, whole_message)
@@ -61,7 +61,7 @@ class Process:
     @property
     def events(self) -> Mailbox[Event]:
         if self._events is None:
-            self._events = Mailbox()
+            self._events = type(self.inbox)()
         return self._events
 
     # -- relations --------------------------------------------------------------------------------------------

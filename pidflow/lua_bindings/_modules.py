@@ -98,6 +98,6 @@ class ModuleContext:
         return self._process._rt.lua.table_from({k.encode(): v for k, v in fields.items()})
 
     def load_lua(self, source: str, name: str, *args: Any) -> Any:
-        """Run a Lua chunk (text, chunk name ``=name``) with ``args`` as its ``...`` and return its result."""
-        fn = self._process._rt.compile(source, "=" + name)
-        return fn(*args)
+        """Run a Lua chunk (text, chunk name ``=name``) with ``args`` as its ``...`` and return its result. The chunk
+        is compiled once per Python process and loaded stripped of debug info (its errors carry no line)."""
+        return self._process._rt.load_builtin(source, name)(*args)

@@ -27,6 +27,8 @@ MONITOR = "pidflow.node.monitor"
 UNMONITOR = "pidflow.node.unmonitor"
 LINK = "pidflow.node.link"
 UNLINK = "pidflow.node.unlink"
+TERMINATE = "pidflow.node.terminate"
+CANCEL = "pidflow.node.cancel"
 
 
 def _activities(service: "TemporalService") -> list[Any]:
@@ -73,7 +75,15 @@ def _activities(service: "TemporalService") -> list[Any]:
     async def unlink(watcher: Pid, target: Pid) -> None:
         await on_trio(node.route(target).unlink, watcher, target)
 
-    return [deliver, event, link_exit, monitor, unmonitor, link, unlink]
+    @activity.defn(name=TERMINATE)
+    async def terminate(pid: Pid, reason: Any) -> bool:
+        return await on_trio(node.terminate, pid, reason)
+
+    @activity.defn(name=CANCEL)
+    async def cancel(pid: Pid, deadline: float, sender: Pid) -> bool:
+        return await on_trio(node.cancel, pid, deadline, sender)
+
+    return [deliver, event, link_exit, monitor, unmonitor, link, unlink, terminate, cancel]
 
 
 async def start_node_worker(service: "TemporalService", client: Client) -> Worker:

@@ -1,0 +1,27 @@
+"""The Temporal host: Lua workflows as durable processes, the embedded dev server, the trio/asyncio bridge."""
+
+from ._host import TemporalHost as TemporalHost, workflow_type_name as workflow_type_name
+
+
+def run_dev_server(*, port: int, ui_port: int, db_filename: str) -> int:
+    """``pidflow dev``: the dev server with its web UI, in the foreground until Ctrl-C."""
+    import signal
+    import time
+
+    from ._devserver import DevServer
+    from ._service import DEFAULT_SEARCH_ATTRIBUTES
+
+    server = DevServer(db_filename=db_filename, port=port, with_ui=True, ui_port=ui_port,
+                       search_attributes=DEFAULT_SEARCH_ATTRIBUTES)
+    server.start()
+    print(f"temporal dev server at {server.address}; web UI at {server.ui_url}")
+    print(f"point pidflow at it with PIDFLOW_TEMPORAL_ADDRESS={server.address}; Ctrl-C stops it")
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+        while server.running:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

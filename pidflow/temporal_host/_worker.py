@@ -1,0 +1,109 @@
+"""The worker of a ``temporal.worker`` entry: the generic Lua workflow plus the activities it relies on.
+
+Activities run on the service's asyncio loop and reach the node (function entries, local processes) through
+the trio bridge. A :class:`pidflow.Error` raised by a function leaves as an ``ApplicationError`` with its kind,
+so the Lua caller of ``funcs.call`` gets the same ``err:kind()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from temporalio import activity
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from .._pid import Pid
+from ..errors import Error
+from ._failures import to_application_error, to_error
+from ._workflow import WorkerConfig, register_config
+from ._workflow_port import AWAIT_EXIT, CALL, IS_RUNNING, TERMINATE
+
+if TYPE_CHECKING:
+    from ._host import TemporalHost
+
+_WORKER_OPTIONS = {
+    "max_concurrent_activities": "max_concurrent_activities",
+    "max_concurrent_workflow_tasks": "max_concurrent_workflow_tasks",
+    "max_cached_workflows": "max_cached_workflows",
+}
+
+
+def _activities(host: "TemporalHost") -> list[Any]:
+    node = host.node
+    aio = host.service.aio
+
+    @activity.defn(name=CALL)
+    async def call(entry_id: str, args: list[Any], context: dict[str, Any]) -> Any:
+        async def run() -> Any:
+            return await node.call(entry_id, *args, context=context)
+
+        try:
+            return await aio.run_trio(run)
+        except Error as err:
+            raise to_application_error(err) from None
+
+    @activity.defn(name=AWAIT_EXIT)
+    async def await_exit(pid: Pid) -> dict[str, Any]:
+        async def beat() -> None:
+            while True:
+                activity.heartbeat()
+                await asyncio.sleep(5)
+
+        beater = asyncio.get_running_loop().create_task(beat())
+        try:
+            return_value = await host.client.get_workflow_handle(pid.id).result()
+            return {"value": return_value, "error": None}
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                from ._host import _noproc
+
+                return {"value": None, "error": _noproc(pid)}
+            raise
+        except Exception as exc:  # the workflow failed, was terminated, timed out...
+            return {"value": None, "error": to_error(exc)}
+        finally:
+            beater.cancel()
+
+    @activity.defn(name=TERMINATE)
+    async def terminate(pid: Pid, reason: Error) -> bool:
+        try:
+            await host.client.get_workflow_handle(pid.id).terminate(reason.message)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                return False
+            raise
+        return True
+
+    @activity.defn(name=IS_RUNNING)
+    async def is_running(pid: Pid) -> bool:
+        try:
+            description = await host.client.get_workflow_handle(pid.id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return description.status == WorkflowExecutionStatus.RUNNING
+
+    return [call, await_exit, terminate, is_running]
+
+
+def worker_config(host: "TemporalHost") -> WorkerConfig:
+    return WorkerConfig.build(host.id, host.task_queue, host.node.registry, host.workflow_types)
+
+
+async def start_worker(host: "TemporalHost") -> Worker:
+    """Create the worker on the asyncio loop and run it in the host's nursery (stopped by ``shutdown``)."""
+    config = worker_config(host)
+    options = {target: host.entry.spec[key] for key, target in _WORKER_OPTIONS.items() if key in host.entry.spec}
+
+    async def create() -> Worker:
+        return Worker(host.client, task_queue=host.task_queue, workflows=[register_config(config)],
+                      activities=_activities(host), workflow_runner=UnsandboxedWorkflowRunner(), **options)
+
+    worker = await host.service.aio.run(create)
+    assert host._nursery is not None
+    host._nursery.start_soon(host.service.aio.run, worker.run)
+    return worker

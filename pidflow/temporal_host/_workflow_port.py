@@ -1,0 +1,383 @@
+"""What a Lua workflow's modules run on: the deterministic backend and the ``process`` port inside a workflow.
+
+Everything here runs on temporalio's deterministic loop and only uses what replays: activities (function
+calls, operations on local PIDs through their node's task queue, operations on workflows that workflow code
+cannot do itself, such as terminating one or awaiting the end of a non-child), child workflows, external
+signals, durable timers, ``workflow.now/random/uuid4``.
+
+Sends are ordered per target: one sender task per target drains a FIFO, so a burst of sends from Lua is
+delivered in order and ``process.send`` never blocks the Lua code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+from collections import deque
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping
+
+from temporalio import common, exceptions, workflow
+
+from .. import codec
+from .._events import Event, ExitResult, Message
+from .._pid import Pid
+from ..entries import Entry, qualify
+from ..errors import Error, ErrorKind
+from ..lua_bindings import Budget, LuaBackend, ProcessPort
+from . import _node_queue as nodeq
+from . import _signals as signals
+from ._failures import to_error
+from ._options import CONFLICT_POLICIES, activity_kwargs, workflow_start_kwargs
+from ._service import node_task_queue
+from ._workflow_state import WorkflowProcess
+
+if TYPE_CHECKING:
+    from ._worker import WorkerConfig
+
+CALL = "pidflow.call"
+AWAIT_EXIT = "pidflow.await_exit"
+TERMINATE = "pidflow.terminate"
+IS_RUNNING = "pidflow.is_running"
+
+# funcs.call defaults: bounded retries, so that an error reaches the Lua code as `nil, err` (Temporal's own
+# default retries forever). Non-retryable errors (retryable=false) are never retried.
+DEFAULT_ACTIVITY_RETRY = common.RetryPolicy(initial_interval=datetime.timedelta(seconds=1), maximum_attempts=3)
+DEFAULT_ACTIVITY_TIMEOUT = datetime.timedelta(minutes=5)
+# Operations on processes: retried until they land (a node restarting), each attempt short.
+_OP_RETRY = common.RetryPolicy(initial_interval=datetime.timedelta(milliseconds=200),
+                               maximum_interval=datetime.timedelta(seconds=10))
+_OP_TIMEOUT = datetime.timedelta(seconds=30)
+_FOREVER = datetime.timedelta(days=3650)
+
+
+class _TaskGroup:
+    """Tasks owned by the Lua process; cancelled when the group exits (asyncio's TaskGroup would wait)."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def start_soon(self, fn: Callable[[], Awaitable[Any]]) -> None:
+        task = asyncio.get_running_loop().create_task(fn())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+
+class WorkflowBackend(LuaBackend):
+    preemption = Budget()
+    deterministic = True
+
+    def __init__(self, config: "WorkerConfig", port: "WorkflowPort", context: Mapping[str, Any]) -> None:
+        self.config = config
+        self.process_api = port
+        self.context = dict(context)
+
+    def now_ns(self) -> int:
+        return int(workflow.now().timestamp() * 1_000_000_000)
+
+    def monotonic(self) -> float:
+        return workflow.time()
+
+    def new_event(self) -> asyncio.Event:
+        return asyncio.Event()
+
+    async def wait(self, event: asyncio.Event, deadline: float | None) -> None:
+        if event.is_set():
+            return
+        timeout = None if deadline is None else max(deadline - workflow.time(), 0.0)
+        if timeout == 0.0:
+            return
+        try:
+            await workflow.wait_condition(event.is_set, timeout=timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    async def checkpoint(self) -> None:  # Budget preemption never checkpoints
+        await asyncio.sleep(0)
+
+    @contextlib.asynccontextmanager
+    async def open_task_group(self) -> AsyncIterator[_TaskGroup]:
+        group = _TaskGroup()
+        try:
+            yield group
+        finally:
+            for task in list(group.tasks):
+                task.cancel()
+
+    def random_bytes(self, n: int) -> bytes:
+        return workflow.random().randbytes(n)
+
+    def uuid4(self) -> str:
+        return str(workflow.uuid4())
+
+    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any]) -> Any:
+        kwargs: dict[str, Any] = {"start_to_close_timeout": DEFAULT_ACTIVITY_TIMEOUT,
+                                  "retry_policy": DEFAULT_ACTIVITY_RETRY, "task_queue": self.config.task_queue}
+        kwargs.update(activity_kwargs(options))
+        entry = self.config.registry.get(entry_id, kinds=("function.lua", "function.py"))
+        try:
+            return await workflow.execute_activity(CALL, args=[entry.id, args, self.context], summary=entry.id,
+                                                   **kwargs)
+        except exceptions.FailureError as exc:
+            raise to_error(exc) from None
+
+
+class WorkflowPort(ProcessPort):
+    """``process`` inside a workflow. Children of a workflow are Temporal child workflows and always report
+    their EXIT to it (Temporal's parent/child relation); other PIDs are reached by signal or activity."""
+
+    def __init__(self, config: "WorkerConfig", state: WorkflowProcess) -> None:
+        self.config = config
+        self.state = state
+        self._outbox: dict[Pid, deque[Callable[[], Awaitable[Any]]]] = {}
+        self._watch_tasks: dict[tuple[Pid, str], asyncio.Task[Any]] = {}
+        self.versions: dict[str, int] = {}
+        #: Set by ``workflow.continue_as_new``: (input,) for the next run.
+        self.continue_with: tuple[Any] | None = None
+        self.on_continue: Callable[[], None] | None = None
+
+    def request_continue_as_new(self, input: Any) -> None:
+        codec.encode(input, what="continue_as_new input")
+        self.continue_with = (input,)
+        if self.on_continue is not None:
+            self.on_continue()
+
+    # -- self -----------------------------------------------------------------------------------------------------
+    def pid(self) -> Pid:
+        return self.state.pid
+
+    def inbox(self) -> Any:
+        return self.state.proc.inbox
+
+    def listen(self, topic: str, whole_message: bool) -> Any:
+        return self.state.proc.listen(topic, whole_message)
+
+    def events(self) -> Any:
+        return self.state.proc.events
+
+    def set_options(self, options: Mapping[str, Any]) -> None:
+        for key, value in options.items():
+            if key != "trap_links":
+                raise Error(ErrorKind.INVALID, f"unknown process option {key!r} (known: trap_links)")
+            if not isinstance(value, bool):
+                raise Error(ErrorKind.INVALID, "option 'trap_links' must be a boolean")
+            self.state.proc.trap_links = value
+
+    # -- sending --------------------------------------------------------------------------------------------------
+    def send(self, pid: Pid, topic: str, data: Any) -> None:
+        message = Message(topic, data, self.state.pid)
+        wire = message.to_wire()
+        codec.encode(wire, what=f"message {topic!r} to {pid}")
+        if pid == self.state.pid:
+            self.state.proc.deliver(message)
+            return
+        self._post(pid, lambda: self._deliver(pid, signals.MESSAGE, wire))
+
+    def _post(self, pid: Pid, op: Callable[[], Awaitable[Any]]) -> None:
+        queue = self._outbox.get(pid)
+        if queue is None:
+            queue = self._outbox[pid] = deque()
+            asyncio.get_running_loop().create_task(self._drain(pid, queue))
+        queue.append(op)
+
+    async def _drain(self, pid: Pid, queue: deque[Callable[[], Awaitable[Any]]]) -> None:
+        while queue:
+            try:
+                await queue[0]()
+            except exceptions.FailureError:
+                pass  # target gone: dropped, as a send to a dead process is
+            queue.popleft()
+        del self._outbox[pid]
+
+    def flushed(self) -> bool:
+        return not self._outbox
+
+    async def _deliver(self, pid: Pid, signal: str, wire: Any) -> None:
+        if pid.node is not None:
+            if signal == signals.MESSAGE:
+                await self._node_op(pid, nodeq.DELIVER, pid, wire)
+            else:
+                await self._node_op(pid, nodeq.EVENT, pid, wire)
+        else:
+            await workflow.get_external_workflow_handle(pid.id).signal(signal, wire)
+
+    async def _node_op(self, pid: Pid, activity: str, *args: Any) -> Any:
+        """An operation on a local PID: an activity on its node's task queue."""
+        assert pid.node is not None
+        return await workflow.execute_activity(activity, args=list(args), task_queue=node_task_queue(pid.node),
+                                               start_to_close_timeout=_OP_TIMEOUT, retry_policy=_OP_RETRY,
+                                               schedule_to_close_timeout=datetime.timedelta(hours=1))
+
+    # -- children -------------------------------------------------------------------------------------------------
+    def _child_entry(self, entry_id: str, host: str | None) -> tuple[Entry, str]:
+        entry = self.config.registry.get(entry_id)
+        if entry.kind != "workflow.lua":
+            raise Error(ErrorKind.INVALID, f"a workflow can start workflow.lua entries only; {entry_id} is a "
+                                           f"{entry.kind} (send a message to a local process instead)")
+        worker_id = qualify(str(entry.workflow_meta.get("worker")), entry.namespace)
+        if host is not None and host != worker_id:
+            raise Error(ErrorKind.INVALID, f"entry {entry_id} runs on worker {worker_id}, not on {host}")
+        worker = self.config.registry.get(worker_id, kinds=("temporal.worker",))
+        return entry, str(worker.spec["task_queue"])
+
+    def _child_kwargs(self, entry: Entry, task_queue: str, options: Mapping[str, Any], name: str | None,
+                      messages: list[Message], context: Mapping[str, Any], link: bool) -> tuple[str, dict[str, Any]]:
+        from ._host import workflow_type_name
+
+        kwargs = workflow_start_kwargs(options, where="child")
+        kwargs.pop("execution_error_when_already_started", None)
+        policy = kwargs.pop("id_conflict_policy", None)
+        if policy not in (None, CONFLICT_POLICIES["use_existing"], CONFLICT_POLICIES["fail"]):
+            raise Error(ErrorKind.INVALID, "option 'temporal.workflow.id_conflict_policy' = terminate_existing is not "
+                                           "available for child workflows", details={"option": "id_conflict_policy"})
+        workflow_id = kwargs.pop("id", None) or name or f"{self.state.pid.id}/{workflow.uuid4()}"
+        start = signals.StartInfo(parent=self.state.pid, context={**self.state.proc.context, **context},
+                                  links=[self.state.pid] if link else [],
+                                  messages=[m.to_wire() for m in messages])
+        kwargs.setdefault("task_queue", task_queue)
+        return workflow_id, {"id": workflow_id, "args": [None, start.to_wire()], "workflow": workflow_type_name(entry),
+                             **kwargs}
+
+    async def spawn(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
+                    name: str | None, messages: list[Message], context: Mapping[str, Any],
+                    monitor: bool, link: bool) -> Pid:
+        spec, task_queue = self._child_entry(entry, host)
+        workflow_id, kwargs = self._child_kwargs(spec, task_queue, options, name, messages, context, link)
+        kwargs["args"][0] = input
+        codec.encode(kwargs["args"], what=f"input of {spec.id}")
+        pid = Pid(qualify(str(spec.workflow_meta.get("worker")), spec.namespace), workflow_id)
+        try:
+            handle = await workflow.start_child_workflow(kwargs.pop("workflow"), **kwargs)
+        except exceptions.WorkflowAlreadyStartedError:
+            if options.get("temporal.workflow.id_conflict_policy") == "fail" or \
+                    options.get("temporal.workflow.execution_error_when_already_started"):
+                raise Error(ErrorKind.ALREADY_EXISTS, f"workflow {workflow_id} is already started") from None
+            for message in messages:  # use_existing: the start messages still reach it
+                self._post(pid, lambda w=message.to_wire(): self._deliver(pid, signals.MESSAGE, w))
+            return pid
+        self.state.monitoring.add(pid)
+        if link:
+            self.state.proc.links.add(pid)
+        asyncio.get_running_loop().create_task(self._await_child(pid, handle, link))
+        return pid
+
+    async def _await_child(self, pid: Pid, handle: Any, link: bool) -> None:
+        try:
+            result = ExitResult(await handle, None)
+        except exceptions.FailureError as exc:
+            result = ExitResult(None, to_error(exc))
+        except asyncio.CancelledError:
+            return
+        self.state.on_event(Event.exit(pid, result))
+        if link and result.error is not None:
+            self.state.on_link_exit(pid, result.error)
+
+    async def exec(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
+                   name: str | None, messages: list[Message], context: Mapping[str, Any]) -> Any:
+        spec, task_queue = self._child_entry(entry, host)
+        _, kwargs = self._child_kwargs(spec, task_queue, options, name, messages, context, False)
+        kwargs["args"][0] = input
+        codec.encode(kwargs["args"], what=f"input of {spec.id}")
+        try:
+            return await workflow.execute_child_workflow(kwargs.pop("workflow"), **kwargs)
+        except exceptions.FailureError as exc:
+            raise to_error(exc) from None
+
+    # -- relations ------------------------------------------------------------------------------------------------
+    def _watch(self, pid: Pid, relation: str) -> None:
+        """Await the end of a workflow that is not our child, through a long-running activity."""
+        key = (pid, relation)
+        if key in self._watch_tasks:
+            return
+
+        async def watch() -> None:
+            try:
+                wire = await workflow.execute_activity(
+                    AWAIT_EXIT, args=[pid], task_queue=self.config.task_queue, start_to_close_timeout=_FOREVER,
+                    heartbeat_timeout=datetime.timedelta(seconds=30), retry_policy=_OP_RETRY,
+                    cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL)
+            except (exceptions.FailureError, asyncio.CancelledError):
+                return
+            finally:
+                self._watch_tasks.pop(key, None)
+            result = ExitResult(wire.get("value"), wire.get("error"))
+            if relation == "monitor":
+                self.state.on_event(Event.exit(pid, result))
+            elif result.error is not None:
+                self.state.on_link_exit(pid, result.error)
+
+        self._watch_tasks[key] = asyncio.get_running_loop().create_task(watch())
+
+    def _unwatch(self, pid: Pid, relation: str) -> None:
+        task = self._watch_tasks.pop((pid, relation), None)
+        if task is not None:
+            task.cancel()
+
+    async def monitor(self, pid: Pid) -> None:
+        self.state.monitoring.add(pid)
+        if pid.node is not None:
+            await self._node_op(pid, nodeq.MONITOR, self.state.pid, pid)
+        else:
+            self._watch(pid, "monitor")
+
+    async def unmonitor(self, pid: Pid) -> None:
+        self.state.monitoring.discard(pid)
+        if pid.node is not None:
+            await self._node_op(pid, nodeq.UNMONITOR, self.state.pid, pid)
+        else:
+            self._unwatch(pid, "monitor")
+
+    async def link(self, pid: Pid) -> None:
+        if pid == self.state.pid:
+            raise Error(ErrorKind.INVALID, "can't link to self")
+        if pid.node is not None:
+            alive = await self._node_op(pid, nodeq.LINK, self.state.pid, pid)
+        else:
+            alive = await self._is_running(pid)
+            if alive:
+                await workflow.get_external_workflow_handle(pid.id).signal(signals.LINK, {"from": self.state.pid})
+                self._watch(pid, "link")
+        if not alive:
+            noproc = Error(ErrorKind.NOT_FOUND, f"no such process {pid}", details={"reason": "noproc"})
+            if not self.state.proc.trap_links:
+                raise noproc
+            self.state.proc.events.put(Event.link_down(pid, noproc))
+            return
+        self.state.proc.links.add(pid)
+
+    async def _is_running(self, pid: Pid) -> bool:
+        return await workflow.execute_activity(IS_RUNNING, args=[pid], task_queue=self.config.task_queue,
+                                               start_to_close_timeout=_OP_TIMEOUT, retry_policy=_OP_RETRY)
+
+    async def unlink(self, pid: Pid) -> None:
+        self.state.proc.links.discard(pid)
+        if pid.node is not None:
+            await self._node_op(pid, nodeq.UNLINK, self.state.pid, pid)
+        else:
+            self._unwatch(pid, "link")
+            try:
+                await workflow.get_external_workflow_handle(pid.id).signal(signals.UNLINK, {"from": self.state.pid})
+            except exceptions.FailureError:
+                pass
+
+    async def terminate(self, pid: Pid, reason: Error | None = None) -> bool:
+        reason = reason or Error(ErrorKind.TERMINATED, f"terminated by {self.state.pid}")
+        if pid.node is not None:
+            return await self._node_op(pid, nodeq.TERMINATE, pid, reason)
+        return await workflow.execute_activity(TERMINATE, args=[pid, reason], task_queue=self.config.task_queue,
+                                               start_to_close_timeout=_OP_TIMEOUT, retry_policy=_OP_RETRY)
+
+    async def cancel(self, pid: Pid, deadline: float) -> bool:
+        if pid.node is not None:
+            return await self._node_op(pid, nodeq.CANCEL, pid, deadline, self.state.pid)
+        if not await self._is_running(pid):
+            return False
+        await workflow.get_external_workflow_handle(pid.id).signal(
+            signals.CANCEL, {"deadline": deadline, "from": self.state.pid})
+
+        async def enforce() -> None:
+            await workflow.sleep(deadline)
+            await self.terminate(pid, Error(ErrorKind.CANCELED, f"{pid} did not stop within its cancel deadline"))
+
+        asyncio.get_running_loop().create_task(enforce())
+        return True

@@ -1,0 +1,101 @@
+"""pidflow.Error: kinds, retryable defaults, string form, wire form, wrapping, pickling."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import trio
+
+import pidflow
+from pidflow import Error, ErrorKind
+
+DESIGN_KINDS = ["NOT_FOUND", "INVALID", "INTERNAL", "TIMEOUT", "CANCELED", "ALREADY_EXISTS", "CONFLICT",
+                "UNAVAILABLE", "PERMISSION_DENIED"]
+
+
+@pytest.mark.parametrize("kind", DESIGN_KINDS)
+def test_every_kind_of_the_design_exists(kind: str) -> None:
+    assert ErrorKind(kind).value == kind
+
+
+def test_error_carries_kind_message_and_details() -> None:
+    err = Error(ErrorKind.CONFLICT, "order already paid", details={"order": 7})
+    assert (err.kind, err.message, err.details) == (ErrorKind.CONFLICT, "order already paid", {"order": 7})
+
+
+def test_kind_may_be_given_as_a_string_in_any_case() -> None:
+    assert Error("not_found", "x").kind is ErrorKind.NOT_FOUND
+
+
+def test_unknown_kind_is_rejected_listing_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="unknown error kind 'OOPS'; expected one of NOT_FOUND, INVALID"):
+        Error("OOPS", "x")
+
+
+@pytest.mark.parametrize(("kind", "retryable"), [(k, k in ("TIMEOUT", "UNAVAILABLE", "INTERNAL")) for k in ErrorKind])
+def test_retryable_defaults_by_kind(kind: ErrorKind, retryable: bool) -> None:
+    assert Error(kind, "x").retryable is retryable
+
+
+def test_explicit_retryable_overrides_the_default() -> None:
+    assert Error(ErrorKind.INVALID, "x", retryable=True).retryable is True
+    assert Error(ErrorKind.TIMEOUT, "x", retryable=False).retryable is False
+
+
+def test_str_is_kind_colon_message() -> None:
+    assert str(Error(ErrorKind.TIMEOUT, "took too long")) == "TIMEOUT: took too long"
+    assert str(ErrorKind.TIMEOUT) == "TIMEOUT"
+
+
+def test_errors_with_same_kind_message_and_retryable_are_equal_and_hash_alike() -> None:
+    a = Error(ErrorKind.INVALID, "bad", details={"a": 1})
+    b = Error(ErrorKind.INVALID, "bad", details={"b": 2})
+    assert a == b and hash(a) == hash(b)
+    assert a != Error(ErrorKind.INVALID, "bad", retryable=True)
+    assert a != Error(ErrorKind.NOT_FOUND, "bad")
+
+
+def test_dict_round_trip_keeps_every_field() -> None:
+    err = Error(ErrorKind.CONFLICT, "busy", retryable=True, details={"k": [1, 2]})
+    wire = err.to_dict()
+    assert wire == {"kind": "CONFLICT", "message": "busy", "retryable": True, "details": {"k": [1, 2]}}
+    back = Error.from_dict(wire)
+    assert back == err and back.details == err.details
+
+
+def test_dict_form_omits_absent_details() -> None:
+    assert "details" not in Error(ErrorKind.INVALID, "x").to_dict()
+
+
+def test_pickle_round_trip_keeps_every_field() -> None:
+    err = Error(ErrorKind.UNAVAILABLE, "down", retryable=False, details={"host": "h"})
+    back = pickle.loads(pickle.dumps(err))
+    assert back == err and back.retryable is False and back.details == {"host": "h"}
+
+
+def test_wrap_boxes_exception_as_internal_with_traceback() -> None:
+    def fail() -> None:
+        raise KeyError("missing")
+
+    try:
+        fail()
+    except KeyError as exc:
+        err = Error.wrap(exc)
+    assert err.kind is ErrorKind.INTERNAL and err.retryable
+    assert err.message == "KeyError: 'missing'"
+    assert "in fail" in err.details["traceback"] and "KeyError" in err.details["traceback"]
+
+
+def test_wrap_passes_an_error_through_unchanged() -> None:
+    err = Error(ErrorKind.CONFLICT, "x")
+    assert Error.wrap(err) is err
+
+
+def test_cancellation_is_not_an_error() -> None:
+    assert not issubclass(trio.Cancelled, Error)
+    assert issubclass(Error, Exception)
+
+
+def test_error_is_the_public_pidflow_error() -> None:
+    assert pidflow.Error is Error and pidflow.ErrorKind is ErrorKind
