@@ -52,6 +52,9 @@ class Host(abc.ABC):
 
     id: str
     node: "Node"
+    #: True when processes outlive the node (workflows): supervisors monitor them but do not link them, and
+    #: leave them running when the node stops, to adopt them when it starts again.
+    durable: bool = False
 
     @abc.abstractmethod
     async def start(self, node: "Node") -> None: ...
@@ -81,6 +84,11 @@ class Host(abc.ABC):
     @abc.abstractmethod
     async def cancel(self, pid: Pid, deadline: float, sender: Pid | None) -> bool:
         """Deliver CANCEL, then terminate once ``deadline`` seconds have passed if still running."""
+
+    async def shutdown(self, pid: Pid, timeout: float, sender: Pid | None) -> bool:
+        """Stop ``pid`` as a supervisor does (OTP ``shutdown``): by default CANCEL, then terminate after
+        ``timeout`` seconds. A host may end at once a process that cannot react (one that does not trap links)."""
+        return await self.cancel(pid, timeout, sender)
 
     @abc.abstractmethod
     async def monitor(self, watcher: Pid, target: Pid) -> None:

@@ -79,7 +79,22 @@ def _lua_function(node: "Node", entry: Entry) -> Callable[..., Awaitable[Any]]:
     return local_function(node, entry)
 
 
-BODY_FACTORIES: dict[str, Callable[["Node", Entry], Body]] = {"process.py": _python_body, "process.lua": _lua_body}
+def _supervisor_body(node: "Node", entry: Entry) -> Body:
+    from .supervision import supervise, supervisor_spec
+
+    spec = supervisor_spec(entry.id, entry.spec, entry.namespace)
+
+    async def body(_input: Any) -> Any:
+        return await supervise(spec)
+
+    return body
+
+
+BODY_FACTORIES: dict[str, Callable[["Node", Entry], Body]] = {
+    "process.py": _python_body,
+    "process.lua": _lua_body,
+    "supervisor": _supervisor_body,
+}
 FUNCTION_FACTORIES: dict[str, Callable[["Node", Entry], Callable[..., Awaitable[Any]]]] = {
     "function.py": _python_function,
     "function.lua": _lua_function,
@@ -117,6 +132,9 @@ class Node:
         self._functions: dict[str, Callable[..., Awaitable[Any]]] = {}
         self.services: dict[str, Any] = {}  # shared per-node resources (e.g. Temporal clients), by entry id
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        #: True once the node began to stop: supervisors then leave durable children running.
+        self.stopping = False
+        self.root_supervisors: list[Pid] = []
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     async def _start(self, nursery: trio.Nursery) -> None:
@@ -131,6 +149,27 @@ class Node:
         for entry in self.registry.of_kind("temporal.worker"):
             await self._add_host(HOST_FACTORIES[entry.kind](self, entry))
         self.process = ProcessAPI(self, builtin.add_root())
+        await self._start_supervisors()
+
+    def _root_supervisor_entries(self) -> list[Entry]:
+        supervisors = self.registry.of_kind("supervisor")
+        children = {entries_mod.qualify(str(c.get("entry")), s.namespace)
+                    for s in supervisors for c in s.spec.get("children") or [] if isinstance(c, dict)}
+        return [s for s in supervisors if s.id not in children and s.spec.get("auto_start", True)]
+
+    async def _start_supervisors(self) -> None:
+        """Root supervisors start with the node, in declaration order, each linked to nothing and monitored by
+        the node's root process (whose events are the caller's to read)."""
+        for entry in self._root_supervisor_entries():
+            request = SpawnRequest(entry=entry.id, name=entry.id, parent=self.process.pid(), monitor=False)
+            self.root_supervisors.append(await self.spawn(request, None))
+
+    async def _stop_supervisors(self) -> None:
+        for pid in reversed(self.root_supervisors):
+            if await self.cancel(pid, 30.0, None):
+                host = self.route(pid)
+                while host.is_alive(pid):
+                    await trio.sleep(0.01)
 
     async def _add_host(self, host: Host) -> None:
         self.hosts[host.id] = host
@@ -141,9 +180,12 @@ class Node:
         self._on_stop.append(callback)
 
     async def _stop(self) -> None:
-        # Hosts in creation order: local hosts first, so their processes' exits still reach durable watchers
-        # through the Temporal hosts, which stop last (and flush what they were sending).
+        # Supervisors first (children in reverse order, durable ones left running), then hosts in creation
+        # order: local hosts first, so their processes' exits still reach durable watchers through the
+        # Temporal hosts, which stop last (and flush what they were sending).
+        self.stopping = True
         with trio.CancelScope(shield=True):
+            await self._stop_supervisors()
             for host in list(self.hosts.values()):
                 await host.stop()
             for callback in reversed(self._on_stop):
@@ -266,6 +308,9 @@ class Node:
 
     async def cancel(self, pid: Pid, deadline: float, sender: Pid | None) -> bool:
         return await self.route(pid).cancel(pid, deadline, sender)
+
+    async def shutdown(self, pid: Pid, timeout: float, sender: Pid | None) -> bool:
+        return await self.route(pid).shutdown(pid, timeout, sender)
 
     # -- posts (never block, never raise for a vanished target) -----------------------------------------------------
     def post_event(self, pid: Pid, event: Event) -> None:

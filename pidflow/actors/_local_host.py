@@ -185,6 +185,17 @@ class LocalHost(Host):
         self._nursery.start_soon(self._enforce_deadline, proc, deadline)
         return True
 
+    async def shutdown(self, pid: Pid, timeout: float, sender: Pid | None) -> bool:
+        """A process that traps links gets CANCEL and ``timeout`` to stop; any other ends at once (OTP: the
+        ``shutdown`` exit signal kills a process that does not trap exits)."""
+        proc = self.lookup(pid)
+        if proc is None:
+            return False
+        if proc.trap_links:
+            return await self.cancel(pid, timeout, sender)
+        self._kill(proc, Error(ErrorKind.CANCELED, f"shut down by {sender}" if sender else "shut down"))
+        return True
+
     async def _enforce_deadline(self, proc: Process, deadline: float) -> None:
         await trio.sleep(deadline)
         self._kill(proc, Error(ErrorKind.CANCELED, f"process {proc.pid} did not stop within its cancel deadline"))

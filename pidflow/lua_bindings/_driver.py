@@ -276,6 +276,7 @@ class LuaProcess:
         finally:
             self._greenlet = None
             if signal is _DONE:
+                g.gr_context = None  # an idle runner must not keep the task's context (and the node) alive
                 _RUNNERS.idle.append(g)
 
     def _call_step(self, now: float) -> None:

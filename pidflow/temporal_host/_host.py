@@ -42,6 +42,8 @@ def workflow_type_name(entry: Entry) -> str:
 
 
 class TemporalHost(Host):
+    durable = True
+
     def __init__(self, entry: Entry) -> None:
         self.id = entry.id
         self.entry = entry
