@@ -210,6 +210,7 @@ class LuaProcess:
         first = True
         while True:
             if self._stopping:
+                self.ended_by = "terminated"
                 raise Error(ErrorKind.TERMINATED, f"process of {self.entry_id} was terminated", retryable=False)
             status = await self._step()
             if status[0] != b"wait":

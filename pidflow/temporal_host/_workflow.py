@@ -46,11 +46,14 @@ class WorkerConfig:
     registry: Registry
     workflow_types: dict[str, Entry]
     sources: dict[str, str] = attrs.field(factory=dict)
+    #: The namespace's search attribute types (name -> IndexedValueType), for workflow.attrs and child starts.
+    search_attribute_types: dict[str, int] = attrs.field(factory=dict)
 
     @classmethod
-    def build(cls, host_id: str, task_queue: str, registry: Registry, workflow_types: dict[str, Entry]) -> "WorkerConfig":
+    def build(cls, host_id: str, task_queue: str, registry: Registry, workflow_types: dict[str, Entry],
+              search_attribute_types: dict[str, int] | None = None) -> "WorkerConfig":
         sources = {entry.id: entry.read_source() for entry in workflow_types.values()}
-        return cls(host_id, task_queue, registry, dict(workflow_types), sources)
+        return cls(host_id, task_queue, registry, dict(workflow_types), sources, dict(search_attribute_types or {}))
 
 
 # Worker configurations by task queue. temporalio takes workflow classes, not instances, and rejects classes
@@ -107,9 +110,9 @@ async def run_lua_workflow(config: WorkerConfig, state: WorkflowProcess, args: l
     try:
         value = await lua.run(input)
     except Error as err:
-        if port.continue_with is not None and lua.ended_by == "terminated":
+        if port.continue_with is not None:
             await _continue_as_new(port, state, lua, start)
-        if state.killed_by is not None and lua.ended_by == "terminated":
+        if state.killed_by is not None:
             raise to_application_error(state.killed_by) from None
         if lua.ended_by in ("returned", "budget"):
             raise to_application_error(err) from None
