@@ -16,8 +16,12 @@ from ..errors import Error, ErrorKind
 
 
 def to_application_error(err: Error) -> exceptions.ApplicationError:
+    """An error a function or workflow *returned* is an expected outcome (BENIGN: Temporal does not log it as
+    a failure); one boxed from an unexpected exception (it carries a traceback) is not."""
+    unexpected = isinstance(err.details, dict) and "traceback" in err.details
+    category = exceptions.ApplicationErrorCategory.UNSPECIFIED if unexpected else exceptions.ApplicationErrorCategory.BENIGN
     return exceptions.ApplicationError(
-        err.message, err.to_dict(), type=err.kind.value, non_retryable=not err.retryable
+        err.message, err.to_dict(), type=err.kind.value, non_retryable=not err.retryable, category=category
     )
 
 
@@ -45,6 +49,8 @@ def to_error(exc: BaseException) -> Error:
     if isinstance(exc, exceptions.ApplicationError):
         return _from_application(exc)
     if isinstance(exc, exceptions.TerminatedError):
+        if exc.details and isinstance(exc.details[0], Error):  # terminated by pidflow: the reason it gave
+            return exc.details[0]
         return Error(ErrorKind.TERMINATED, exc.message or "workflow terminated")
     if isinstance(exc, exceptions.CancelledError):
         return Error(ErrorKind.CANCELED, exc.message or "cancelled")

@@ -1,0 +1,29 @@
+"""Python activities of the order example (function.py entries): inventory and payments."""
+
+import itertools
+
+import pidflow
+
+_ids = itertools.count(1)
+
+
+def reserve_inventory(items):
+    if not items:
+        raise pidflow.Error("INVALID", "an order needs at least one item", retryable=False)
+    return {"id": f"res-{next(_ids)}", "items": items}
+
+
+def release_inventory(reservation_id):
+    print(f"  compensation: released {reservation_id}", flush=True)
+    return {"released": reservation_id}
+
+
+def charge_payment(request):
+    if request["amount"] <= 0:
+        raise pidflow.Error("INVALID", "amount must be positive", retryable=False)
+    return {"id": f"pay-{next(_ids)}", "amount": request["amount"]}
+
+
+def refund_payment(payment_id):
+    print(f"  compensation: refunded {payment_id}", flush=True)
+    return {"refunded": payment_id}
