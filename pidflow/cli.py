@@ -70,7 +70,7 @@ def check(app: str) -> list[str]:
 
         for entry in lua_entries:
             try:
-                compile_check(entry.read_source(), str(entry.source_path))
+                compile_check(entry.read_source(), entry.source_name)
             except Error as exc:
                 problems.append(f"entry {entry.id}: {exc.message}")
     return problems

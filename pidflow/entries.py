@@ -70,6 +70,17 @@ class Entry:
         base = self.file.parent if self.file is not None else Path.cwd()
         return (base / rel).resolve()
 
+    @property
+    def source_name(self) -> str:
+        """The source path as errors show it: relative to the declaring YAML file's folder when inside it."""
+        path = self.source_path
+        if self.file is not None:
+            try:
+                return str(path.relative_to(self.file.parent.resolve()))
+            except ValueError:
+                pass
+        return str(path)
+
     def read_source(self) -> str:
         try:
             return self.source_path.read_text()
@@ -248,6 +259,13 @@ def _check_values(entry: Entry) -> list[str]:
                 problems.append(f"source must be file://path.lua, got {source!r}")
             elif not entry.source_path.is_file():
                 problems.append(f"source file {entry.source_path} does not exist")
+            else:
+                from .lua_bindings import compile_check
+
+                try:
+                    compile_check(entry.source_path.read_text(), entry.source_name)
+                except Error as exc:
+                    problems.append(f"source: {exc.message}")
         modules = spec.get("modules", [])
         if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
             problems.append("modules must be a list of module names")

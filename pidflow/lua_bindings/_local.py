@@ -91,7 +91,7 @@ def _max_memory(entry: Entry) -> int:
 def local_process_body(node: "Node", entry: Entry) -> Callable[[Any], Awaitable[Any]]:
     """A process body that runs the entry's Lua ``method`` as the calling local process."""
     source = entry.read_source()
-    path = str(entry.source_path)
+    path = entry.source_name
     method = entry.method or "main"
     max_memory = _max_memory(entry)
     LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
@@ -114,7 +114,7 @@ def local_process_body(node: "Node", entry: Entry) -> Callable[[Any], Awaitable[
 def local_function(node: "Node", entry: Entry) -> Callable[..., Awaitable[Any]]:
     """A ``function.lua`` entry: a fresh Lua state per call, with the caller's context."""
     source = entry.read_source()
-    path = str(entry.source_path)
+    path = entry.source_name
     method = entry.method or "main"
     max_memory = _max_memory(entry)
 

@@ -134,6 +134,7 @@ class SupervisorCore:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._read_events)
             try:
+                await self.start_all()  # with events read: a failed start waits for the started ones' EXITs
                 await self._loop()
             except Error as exc:  # raised outside the nursery, so that it is not wrapped in a group
                 failure = exc
@@ -196,7 +197,7 @@ class SupervisorCore:
                             f"{reason.message if reason else 'exited'}", retryable=True,
                             details={"child": child.spec.id})
             try:
-                await self._restart(index)
+                await self._restart(self.children.index(child))  # a group restart may drop temporary siblings
                 return
             except Error:
                 continue  # a failed restart counts as a restart, as in OTP
@@ -210,9 +211,13 @@ class SupervisorCore:
             first = 0
         else:  # rest_for_one
             first = index
+        failed = self.children[index]
         for child in reversed(self.children[first:]):
-            if child is not self.children[index]:
+            if child is not failed:
                 await self._stop_child(child, detach_durable=False)
+        # Temporary siblings are stopped, not restarted (OTP terminate_children drops them).
+        self.children[first:] = [c for c in self.children[first:]
+                                 if c is failed or c.spec.restart is not Restart.TEMPORARY]
         for child in self.children[first:]:
             if child.pid is None:
                 await self._start(child)
@@ -275,7 +280,6 @@ async def supervise(spec: SupervisorSpec) -> str:
     registry = api.node.services.setdefault("supervisors", {})
     registry[api.pid()] = core
     try:
-        await core.start_all()
         await core.run()
     finally:
         registry.pop(api.pid(), None)

@@ -11,6 +11,7 @@ the workflow is gone, so per-sender order holds and nothing is lost while the wo
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any, Mapping
@@ -57,6 +58,7 @@ class TemporalHost(Host):
         self._outbox: dict[Pid, deque[tuple[str, list[Any]]]] = {}
         self._watchers: dict[tuple[Pid, Pid, str], trio.CancelScope] = {}
         self.workflow_types: dict[str, Entry] = {}
+        self.search_attribute_types: dict[str, int] = {}
 
     @classmethod
     def from_entry(cls, node: "Node", entry: Entry) -> "TemporalHost":
@@ -72,6 +74,7 @@ class TemporalHost(Host):
         client_ref = self.entry.ref("client")
         client_entry = node.registry.get(client_ref) if client_ref else None
         self.client = await self.service.client(client_entry)
+        self.search_attribute_types = await self.service.search_attribute_types(self.client)
         self._nursery = await node.nursery.start(self._serve)
         from ._worker import start_worker
 
@@ -117,7 +120,7 @@ class TemporalHost(Host):
     # -- spawning -------------------------------------------------------------------------------------------------
     async def spawn(self, request: SpawnRequest) -> Pid:
         entry = self._entry_for(request.entry)
-        kwargs = workflow_start_kwargs(request.options, where="client")
+        kwargs = workflow_start_kwargs(request.options, where="client", search_types=self.search_attribute_types)
         fail_if_running = kwargs.pop("execution_error_when_already_started", False)
         namespace = kwargs.pop("namespace", None)
         explicit_id = kwargs.pop("id", None) or request.name
@@ -170,6 +173,8 @@ class TemporalHost(Host):
                          details={"workflow_id": workflow_id})
         if isinstance(exc, RPCError) and exc.status == RPCStatusCode.INVALID_ARGUMENT:
             return Error(ErrorKind.INVALID, f"cannot start {entry.id}: {exc.message}")
+        if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:  # e.g. an unknown namespace
+            return Error(ErrorKind.NOT_FOUND, f"cannot start {entry.id}: {exc.message}", retryable=False)
         err = to_error(exc)
         return Error(err.kind, f"cannot start {entry.id}: {err.message}", retryable=err.retryable)
 
@@ -219,7 +224,8 @@ class TemporalHost(Host):
     # -- operations -----------------------------------------------------------------------------------------------
     async def terminate(self, pid: Pid, reason: Error) -> bool:
         try:
-            await self._call(self._handle(pid).terminate, reason.message)
+            # The reason travels as the termination's detail, so watchers see its kind (CANCELED at a deadline).
+            await self._call(functools.partial(self._handle(pid).terminate, reason, reason=reason.message))
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return False

@@ -111,13 +111,24 @@ def search_attributes(option: str, value: Any) -> common.TypedSearchAttributes:
     return typed_search_attributes(_table(option, value), option)
 
 
-def typed_search_attributes(values: Mapping[str, Any], option: str = "search_attributes") -> common.TypedSearchAttributes:
+def typed_search_attributes(values: Mapping[str, Any], option: str = "search_attributes",
+                            registered: Mapping[str, int] | None = None) -> common.TypedSearchAttributes:
     """Search attribute keys typed from their Lua values: strings are Keyword, integers Int, numbers Float,
-    booleans Bool, lists of strings KeywordList (the server must know the key with that type)."""
+    booleans Bool, lists of strings KeywordList (the server must know the key with that type). ``registered``
+    (name -> ``IndexedValueType``, what the server says) wins where the value fits: Lua and JSON do not keep
+    ``100`` apart from ``100.0``, so a number for a Double key is a Double, a string for a Text key is Text."""
+    registered = registered or {}
     pairs = []
     for key, item in values.items():
+        kind = registered.get(key)
         if isinstance(item, bool):
             pairs.append(common.SearchAttributePair(common.SearchAttributeKey.for_bool(key), item))
+        elif isinstance(item, (int, float)) and kind == common.SearchAttributeIndexedValueType.DOUBLE:
+            pairs.append(common.SearchAttributePair(common.SearchAttributeKey.for_float(key), float(item)))
+        elif isinstance(item, float) and item.is_integer() and kind == common.SearchAttributeIndexedValueType.INT:
+            pairs.append(common.SearchAttributePair(common.SearchAttributeKey.for_int(key), int(item)))
+        elif isinstance(item, str) and kind == common.SearchAttributeIndexedValueType.TEXT:
+            pairs.append(common.SearchAttributePair(common.SearchAttributeKey.for_text(key), item))
         elif isinstance(item, int):
             pairs.append(common.SearchAttributePair(common.SearchAttributeKey.for_int(key), item))
         elif isinstance(item, float):
@@ -169,8 +180,10 @@ WORKFLOW_OPTIONS: dict[str, _Option] = {
 }
 
 
-def workflow_start_kwargs(options: Mapping[str, Any], *, where: str) -> dict[str, Any]:
+def workflow_start_kwargs(options: Mapping[str, Any], *, where: str,
+                          search_types: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Map ``temporal.workflow.*`` options to temporalio keywords for ``where`` in ("client", "child").
+    ``search_types``: the server's search attribute types (see :func:`typed_search_attributes`).
 
     The result may hold the pseudo keywords ``namespace`` and ``execution_error_when_already_started``, which
     the caller resolves (a client for another namespace; the FAIL conflict policy).
@@ -190,6 +203,8 @@ def workflow_start_kwargs(options: Mapping[str, Any], *, where: str) -> dict[str
         if target is None:
             raise _invalid(key, spec.why_not)
         converted = spec.convert(key, value)
+        if name == "search_attributes":
+            converted = typed_search_attributes(_table(key, value), key, search_types)
         if name == "wait_for_cancellation":
             converted = (workflow.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED if converted
                          else workflow.ChildWorkflowCancellationType.TRY_CANCEL)

@@ -41,6 +41,7 @@ class TemporalService:
         self.node = node
         self.aio: AsyncioThread = None  # type: ignore[assignment]
         self._clients: dict[str | None, Client] = {}
+        self._search_types: dict[str, dict[str, int]] = {}
         self._dev_server: Any = None
         self._stopped = trio.Event()
         self._node_worker: Any = None
@@ -80,6 +81,24 @@ class TemporalService:
                 if self._node_worker is None:
                     await self._start_node_worker(self._clients[key])
         return self._clients[key]
+
+    async def search_attribute_types(self, client: Client) -> dict[str, int]:
+        """The search attributes the client's namespace registered (name -> ``IndexedValueType``), once per
+        namespace, so that Lua values get the registered type; empty when the server does not tell (no operator
+        access): values are then typed by themselves."""
+        if client.namespace not in self._search_types:
+            from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+
+            async def fetch() -> dict[str, int]:
+                response = await client.operator_service.list_search_attributes(
+                    ListSearchAttributesRequest(namespace=client.namespace))
+                return {**response.system_attributes, **response.custom_attributes}
+
+            try:
+                self._search_types[client.namespace] = await self.aio.run(fetch)
+            except Exception:  # noqa: BLE001 - optional knowledge, see the docstring
+                self._search_types[client.namespace] = {}
+        return self._search_types[client.namespace]
 
     async def _connect(self, entry: Entry | None) -> Client:
         spec = entry.spec if entry is not None else {}

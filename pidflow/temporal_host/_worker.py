@@ -70,7 +70,7 @@ def _activities(host: "TemporalHost") -> list[Any]:
     @activity.defn(name=TERMINATE)
     async def terminate(pid: Pid, reason: Error) -> bool:
         try:
-            await host.client.get_workflow_handle(pid.id).terminate(reason.message)
+            await host.client.get_workflow_handle(pid.id).terminate(reason, reason=reason.message)
         except RPCError as exc:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
                 return False
@@ -91,7 +91,8 @@ def _activities(host: "TemporalHost") -> list[Any]:
 
 
 def worker_config(host: "TemporalHost") -> WorkerConfig:
-    return WorkerConfig.build(host.id, host.task_queue, host.node.registry, host.workflow_types)
+    return WorkerConfig.build(host.id, host.task_queue, host.node.registry, host.workflow_types,
+                              host.search_attribute_types)
 
 
 async def start_worker(host: "TemporalHost") -> Worker:

@@ -103,7 +103,7 @@ async def run_lua_workflow(config: WorkerConfig, state: WorkflowProcess, args: l
     state.restore(start.carried, start.context, start.links, start.messages)
     port = WorkflowPort(config, state)
     backend = WorkflowBackend(config, port, start.context)
-    lua = LuaProcess(entry_id=entry.id, source=config.sources[entry.id], path=str(entry.source_path),
+    lua = LuaProcess(entry_id=entry.id, source=config.sources[entry.id], path=entry.source_name,
                      method=entry.method or "main", modules=entry.modules, backend=backend)
     state.on_killed = lua.terminate
     port.on_continue = lua.terminate

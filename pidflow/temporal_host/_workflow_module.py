@@ -34,7 +34,9 @@ def get_version(port: WorkflowPort, change_id: str, min_supported: int, max_supp
     version = port.versions.get(change_id)
     if version is None:
         version = DEFAULT_VERSION
-        for candidate in range(max_supported, max(min_supported, 0) - 1, -1):
+        # Probe below min too (replay only reaches there: a new run records max at once), so that a run recorded
+        # with a version the code dropped is reported, not left as an unclaimed marker (a task failure loop).
+        for candidate in range(max_supported, -1, -1):
             if workflow.patched(_patch_id(change_id, candidate)):
                 version = candidate
                 break
@@ -69,7 +71,7 @@ def _info() -> dict[str, Any]:
     return out
 
 
-def _attrs(values: Any) -> bool:
+def _attrs(port: WorkflowPort, values: Any) -> bool:
     if not isinstance(values, dict):
         raise Error(ErrorKind.INVALID, "workflow.attrs expects a table {search = {...}, memo = {...}}")
     unknown = set(values) - {"search", "memo"}
@@ -79,13 +81,28 @@ def _attrs(values: Any) -> bool:
     if search:
         if not isinstance(search, dict):
             raise Error(ErrorKind.INVALID, "workflow.attrs: search must be a table")
-        workflow.upsert_search_attributes(typed_search_attributes(search, "workflow.attrs search").search_attributes)
+        typed = typed_search_attributes(search, "workflow.attrs search", port.config.search_attribute_types)
+        workflow.upsert_search_attributes(typed.search_attributes)
     memo = values.get("memo")
     if memo:
         if not isinstance(memo, dict):
             raise Error(ErrorKind.INVALID, "workflow.attrs: memo must be a table")
         workflow.upsert_memo(memo)
     return True
+
+
+# workflow.version raises (as Go's GetVersion panics) instead of returning ``nil, err``: a run recorded with a
+# version the code no longer supports is found while replaying, where failing the workflow cannot match the
+# history; a raised Lua error fails the workflow task instead, retried until a deploy supports that version.
+_RAISING_LUA = """
+local fn = ...
+local error = error
+return function(...)
+  local value, err = fn(...)
+  if err ~= nil then error(err, 2) end
+  return value
+end
+"""
 
 
 def _workflow(ctx: ModuleContext) -> Any:
@@ -106,8 +123,9 @@ def _workflow(ctx: ModuleContext) -> Any:
     return ctx.table(
         info=ctx.function(_info),
         exec=ctx.blocking(exec_),
-        version=ctx.function(lambda change_id, lo, hi: get_version(port, change_id, lo, hi)),
-        attrs=ctx.function(_attrs),
+        version=ctx.load_lua(_RAISING_LUA, "workflow.version",
+                             ctx.function(lambda change_id, lo, hi: get_version(port, change_id, lo, hi))),
+        attrs=ctx.function(lambda values: _attrs(port, values)),
         history_length=ctx.function(lambda: workflow.info().get_current_history_length()),
         history_size=ctx.function(lambda: workflow.info().get_current_history_size()),
         continue_as_new=ctx.blocking(continue_as_new),

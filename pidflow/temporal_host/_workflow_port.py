@@ -224,7 +224,7 @@ class WorkflowPort(ProcessPort):
                       messages: list[Message], context: Mapping[str, Any], link: bool) -> tuple[str, dict[str, Any]]:
         from ._host import workflow_type_name
 
-        kwargs = workflow_start_kwargs(options, where="child")
+        kwargs = workflow_start_kwargs(options, where="child", search_types=self.config.search_attribute_types)
         kwargs.pop("execution_error_when_already_started", None)
         policy = kwargs.pop("id_conflict_policy", None)
         if policy not in (None, CONFLICT_POLICIES["use_existing"], CONFLICT_POLICIES["fail"]):

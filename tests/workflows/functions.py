@@ -26,3 +26,31 @@ def echo_context(_=None):
 
 def fail_internal(_=None):
     raise RuntimeError("boom")
+
+
+# -- errors_* (tests/workflows/test_errors.py): each call counts its attempts under the caller's key --------------
+_ATTEMPTS: dict[str, int] = {}
+
+
+def _attempt(key):
+    _ATTEMPTS[key] = _ATTEMPTS.get(key, 0) + 1
+    return _ATTEMPTS[key]
+
+
+def errors_runtime_failure(key):
+    raise RuntimeError(f"flaky failure, attempt {_attempt(key)}")
+
+
+def errors_unavailable(key):
+    raise pidflow.Error("UNAVAILABLE", f"backend down, attempt {_attempt(key)}", retryable=True)
+
+
+def errors_not_found(key):
+    raise pidflow.Error("NOT_FOUND", f"no record, attempt {_attempt(key)}", retryable=False)
+
+
+def errors_succeeds_on_second_attempt(key):
+    attempt = _attempt(key)
+    if attempt < 2:
+        raise RuntimeError(f"flaky failure, attempt {attempt}")
+    return {"attempt": attempt}

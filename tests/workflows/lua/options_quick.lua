@@ -1,0 +1,5 @@
+local function main(input)
+  return {input = input}
+end
+
+return {main = main}
