@@ -85,6 +85,20 @@ def _parse_input(text: str | None) -> Any:
         raise Error(ErrorKind.INVALID, f"--input is not valid JSON: {exc}") from None
 
 
+def _configure_logging() -> None:
+    """Warnings and errors to stderr; Lua's ``print`` (the ``pidflow.lua`` logger) too, since users print."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    lua = logging.getLogger("pidflow.lua")
+    if not lua.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        lua.addHandler(handler)
+        lua.propagate = False
+    lua.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pidflow", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--ui-port", type=int, default=8233)
     dev.add_argument("--db", default=".pidflow/temporal.db", help="SQLite file (kept between runs)")
     args = parser.parse_args(argv)
+    _configure_logging()
 
     try:
         if args.command == "run":

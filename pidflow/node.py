@@ -158,8 +158,8 @@ class Node:
         return [s for s in supervisors if s.id not in children and s.spec.get("auto_start", True)]
 
     async def _start_supervisors(self) -> None:
-        """Root supervisors start with the node, in declaration order, each linked to nothing and monitored by
-        the node's root process (whose events are the caller's to read)."""
+        """Root supervisors start with the node, in declaration order, linked to nothing and monitored by nothing
+        (the node's root events are the caller's to read); ``node.root_supervisors`` lists their PIDs."""
         for entry in self._root_supervisor_entries():
             request = SpawnRequest(entry=entry.id, name=entry.id, parent=self.process.pid(), monitor=False)
             self.root_supervisors.append(await self.spawn(request, None))

@@ -45,7 +45,11 @@ from .. import entries as entries_mod
 from ..entries import Entry, Registry, qualify
 from ..errors import Error, ErrorKind
 from ._converter import DATA_CONVERTER
-from ._workflow import _CONFIGS, LuaWorkflow, WorkerConfig, register_config
+from ._workflow import _CONFIGS, LuaWorkflow, WorkerConfig
+
+
+# temporalio's Replayer runs every history on the task queue "replay-<build id>" (build id None here).
+_REPLAY_TASK_QUEUE = "replay-None"
 
 
 @attrs.frozen
@@ -146,15 +150,16 @@ async def replay(registry: Registry, histories: Iterable[WorkflowHistory], *,
     results = []
     for history in histories:
         config = _config_for(registry, history, sources or {})
-        previous = _CONFIGS.get(config.task_queue)
-        register_config(config)
+        # The Replayer runs every history on its own task queue; the run finds its configuration by it.
+        previous = _CONFIGS.get(_REPLAY_TASK_QUEUE)
+        _CONFIGS[_REPLAY_TASK_QUEUE] = config
         try:
             outcome = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         finally:
             if previous is None:
-                _CONFIGS.pop(config.task_queue, None)
+                _CONFIGS.pop(_REPLAY_TASK_QUEUE, None)
             else:
-                _CONFIGS[config.task_queue] = previous
+                _CONFIGS[_REPLAY_TASK_QUEUE] = previous
         run_id = history.run_id
         failure = outcome.replay_failure
         if failure is not None:

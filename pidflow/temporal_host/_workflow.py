@@ -48,12 +48,17 @@ class WorkerConfig:
     sources: dict[str, str] = attrs.field(factory=dict)
     #: The namespace's search attribute types (name -> IndexedValueType), for workflow.attrs and child starts.
     search_attribute_types: dict[str, int] = attrs.field(factory=dict)
+    #: ``entry.source_name`` by entry id, resolved once: it costs filesystem calls, which each release the GIL
+    #: (milliseconds per workflow run on a busy worker).
+    source_names: dict[str, str] = attrs.field(factory=dict)
 
     @classmethod
     def build(cls, host_id: str, task_queue: str, registry: Registry, workflow_types: dict[str, Entry],
               search_attribute_types: dict[str, int] | None = None) -> "WorkerConfig":
         sources = {entry.id: entry.read_source() for entry in workflow_types.values()}
-        return cls(host_id, task_queue, registry, dict(workflow_types), sources, dict(search_attribute_types or {}))
+        names = {entry.id: entry.source_name for entry in workflow_types.values()}
+        return cls(host_id, task_queue, registry, dict(workflow_types), sources, dict(search_attribute_types or {}),
+                   names)
 
 
 # Worker configurations by task queue. temporalio takes workflow classes, not instances, and rejects classes
@@ -103,7 +108,8 @@ async def run_lua_workflow(config: WorkerConfig, state: WorkflowProcess, args: l
     state.restore(start.carried, start.context, start.links, start.messages)
     port = WorkflowPort(config, state)
     backend = WorkflowBackend(config, port, start.context)
-    lua = LuaProcess(entry_id=entry.id, source=config.sources[entry.id], path=entry.source_name,
+    path = config.source_names.get(entry.id) or entry.source_name
+    lua = LuaProcess(entry_id=entry.id, source=config.sources[entry.id], path=path,
                      method=entry.method or "main", modules=entry.modules, backend=backend)
     state.on_killed = lua.terminate
     port.on_continue = lua.terminate

@@ -28,7 +28,7 @@ def fail_internal(_=None):
     raise RuntimeError("boom")
 
 
-# -- errors_* (tests/workflows/test_errors.py): each call counts its attempts under the caller's key --------------
+# -- errors_* (tests/workflows/test_workflow_errors.py): each call counts its attempts under the caller's key
 _ATTEMPTS: dict[str, int] = {}
 
 
