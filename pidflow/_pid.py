@@ -25,6 +25,9 @@ def _check(pattern: "re.Pattern[str]", what: str):
     return check
 
 
+_set = object.__setattr__
+
+
 @attrs.frozen(slots=True, order=True, cache_hash=True)
 class Pid:
     """An immutable process address. ``Pid.parse(str(pid)) == pid``."""
@@ -39,6 +42,17 @@ class Pid:
 
     def __repr__(self) -> str:
         return f"Pid({str(self)!r})"
+
+    @classmethod
+    def trusted(cls, host: str, id: str, node: str | None) -> "Pid":
+        """A PID from parts the caller already validated (a host's own id, its node's name, a counter):
+        skips the validators on the spawn hot path. Anything from outside goes through ``Pid(...)``."""
+        pid = object.__new__(cls)
+        _set(pid, "host", host)
+        _set(pid, "id", id)
+        _set(pid, "node", node)
+        _set(pid, "_attrs_cached_hash", None)
+        return pid
 
     @property
     def is_local(self) -> bool:

@@ -105,7 +105,7 @@ class LocalHost(Host):
                     proc.deliver(message)
                 return existing
         body: Body = self.node.resolve_body(request.entry, self.id)
-        pid = Pid(self.id, str(next(self._ids)), self.node.name)
+        pid = Pid.trusted(self.id, str(next(self._ids)), self.node.name)
         options = request.options
         proc = Process(pid, request.name, request.context, bool(options.get("trap_links", False)) if options else False)
         for message in request.messages:
@@ -139,18 +139,18 @@ class LocalHost(Host):
                 error = Error.wrap(exc)
         if proc.kill_reason is not None:
             value, error = None, proc.kill_reason
-        self._exit(proc, ExitResult(value, error))
+        self._exit(proc, value, error)
 
     # -- ending -----------------------------------------------------------------------------------------------
     def _kill(self, proc: Process, reason: Error) -> None:
         if proc.kill_reason is None and proc.alive:
             proc.kill_reason = reason
             if proc.pid.id == "0":  # the root has no task to cancel
-                self._exit(proc, ExitResult(None, reason))
+                self._exit(proc, None, reason)
             else:
                 proc.scope.cancel()
 
-    def _exit(self, proc: Process, result: ExitResult) -> None:
+    def _exit(self, proc: Process, value: Any, error: Error | None) -> None:
         if not proc.alive:
             return
         proc.alive = False
@@ -159,15 +159,18 @@ class LocalHost(Host):
             del self._names[proc.name]
         proc.close_mailboxes()
         node = self.node
-        for watcher in proc.take_watchers():
-            node.post_event(watcher, Event.exit(proc.pid, result))
-        links = proc.take_links()
-        if result.error is not None:
-            for linked in links:
-                node.post_link_exit(linked, proc.pid, result.error)
-        else:
-            for linked in links:
-                node.forget_link(linked, proc.pid)
+        if proc._watchers:
+            result = ExitResult(value, error)
+            for watcher in proc.take_watchers():
+                node.post_event(watcher, Event.exit(proc.pid, result))
+        if proc._links:
+            links = proc.take_links()
+            if error is not None:
+                for linked in links:
+                    node.post_link_exit(linked, proc.pid, error)
+            else:
+                for linked in links:
+                    node.forget_link(linked, proc.pid)
 
     async def terminate(self, pid: Pid, reason: Error) -> bool:
         proc = self.lookup(pid)

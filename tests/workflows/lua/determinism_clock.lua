@@ -1,0 +1,6 @@
+local function main(input)
+    local started = os.clock()
+    return started
+end
+
+return { main = main }
