@@ -155,16 +155,7 @@ def load(path: str | Path) -> Registry:
     entries: list[Entry] = []
     for file in files:
         entries.extend(_load_file(file.resolve(), problems))
-    registry = Registry()
-    for entry in entries:
-        if entry.id in registry:
-            problems.append(f"{entry.file}: entry {entry.id} is declared twice")
-        else:
-            registry.add(entry)
-    problems.extend(_check_references(registry))
-    if problems:
-        raise Error(ErrorKind.INVALID, _summary(problems), details={"problems": problems})
-    return registry
+    return _registry_of(entries, problems)
 
 
 def from_dicts(namespace: str, specs: Iterable[Mapping[str, Any]], base: Path | None = None) -> Registry:
@@ -172,10 +163,15 @@ def from_dicts(namespace: str, specs: Iterable[Mapping[str, Any]], base: Path | 
     doc = {"version": "1.0", "namespace": namespace, "entries": list(specs)}
     problems: list[str] = []
     entries = _entries_of(doc, (base or Path.cwd()) / "<inline>.yaml", problems)
+    return _registry_of(entries, problems)
+
+
+def _registry_of(entries: list[Entry], problems: list[str]) -> Registry:
+    """The registry of ``entries`` once references check out; INVALID listing every problem otherwise."""
     registry = Registry()
     for entry in entries:
         if entry.id in registry:
-            problems.append(f"entry {entry.id} is declared twice")
+            problems.append(f"{entry.file}: entry {entry.id} is declared twice")
         else:
             registry.add(entry)
     problems.extend(_check_references(registry))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 import trio
 
 from .._events import Event, ExitResult, Message
+from .._nursery import serve_nursery
 from .._host import Host, SpawnRequest
 from .._pid import Pid
 from ..errors import Error, ErrorKind
@@ -45,13 +46,8 @@ class LocalHost(Host):
         if ProcessAPI is None:
             _bind_api()
         self.node = node
-        self._nursery = await node.nursery.start(self._serve)
+        self._nursery = await node.nursery.start(serve_nursery, self._stopped)
 
-    async def _serve(self, task_status: trio.TaskStatus[trio.Nursery] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            task_status.started(nursery)
-            await self._stopped.wait()
-            nursery.cancel_scope.cancel()
 
     async def stop(self) -> None:
         self._closing = True

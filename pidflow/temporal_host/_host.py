@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 
 from .. import codec
 from .._events import Event, ExitResult, Message
+from .._nursery import serve_nursery
 from .._host import Host, SpawnRequest
 from .._pid import Pid
 from ..entries import Entry, qualify
@@ -75,16 +76,11 @@ class TemporalHost(Host):
         client_entry = node.registry.get(client_ref) if client_ref else None
         self.client = await self.service.client(client_entry)
         self.search_attribute_types = await self.service.search_attribute_types(self.client)
-        self._nursery = await node.nursery.start(self._serve)
+        self._nursery = await node.nursery.start(serve_nursery, self._done)
         from ._worker import start_worker
 
         self._worker = await start_worker(self)
 
-    async def _serve(self, task_status: trio.TaskStatus[trio.Nursery] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            task_status.started(nursery)
-            await self._done.wait()
-            nursery.cancel_scope.cancel()
 
     async def stop(self) -> None:
         # Flush what local processes posted while stopping (EXIT/LINK_DOWN with UNAVAILABLE), then stop.
