@@ -118,3 +118,33 @@ def test_run_refuses_a_broken_app(tmp_path):
     done = pidflow("run", str(_broken_app(tmp_path)), "--entry", "app:ok")
     assert done.returncode == 1
     assert "bad.lua:3:" in done.stderr
+
+
+def test_dev_runs_a_temporal_server_that_answers_until_interrupted(tmp_path):
+    import asyncio
+    import signal
+
+    from temporalio.client import Client
+
+    from pidflow.temporal_host._devserver import free_port
+
+    port, ui_port = free_port(), free_port()
+    db = tmp_path / "state" / "dev.sqlite"
+
+    async def namespace_of_a_client() -> str:
+        client = await Client.connect(f"127.0.0.1:{port}")
+        return client.namespace
+
+    with subprocess.Popen([sys.executable, "-m", "pidflow.cli", "dev", "--port", str(port), "--ui-port",
+                           str(ui_port), "--db", str(db)], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            first = proc.stdout.readline()
+            assert f"127.0.0.1:{port}" in first
+            assert f"web UI at http://127.0.0.1:{ui_port}" in first
+            assert asyncio.run(namespace_of_a_client()) == "default"
+            assert db.exists()  # state is kept in the SQLite file, not in memory
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+    assert proc.returncode == 0
