@@ -34,6 +34,7 @@ KIND_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "supervisor": ({"children"}, {"strategy", "intensity", "period", "auto_start"}),
 }
 
+_TLS_KEYS = {"ca_file", "cert_file", "key_file", "server_name"}
 LUA_MODULES = frozenset({"process", "channel", "time", "funcs", "workflow", "ctx", "uuid", "crypto", "json", "errors"})
 
 
@@ -275,6 +276,22 @@ def _check_values(entry: Entry) -> list[str]:
         source = spec.get("source")
         if isinstance(source, str) and (":" not in source or source.startswith("file://")):
             problems.append(f"source must be 'package.module:function', got {source!r}")
+    if kind == "temporal.client":
+        tls = spec.get("tls")
+        if tls is not None and not isinstance(tls, bool):
+            if not isinstance(tls, dict):
+                problems.append("tls must be true or a mapping of ca_file, cert_file, key_file, server_name")
+            else:
+                problems.extend(f"unknown key {key!r} in tls (known: ca_file, cert_file, key_file, server_name)"
+                                for key in sorted(set(tls) - _TLS_KEYS))
+        for key in ("address", "namespace", "api_key", "state_dir"):
+            if key in spec and not isinstance(spec[key], str):
+                problems.append(f"{key} must be a string")
+    if kind == "temporal.worker":
+        for key in ("max_concurrent_activities", "max_concurrent_workflow_tasks", "max_cached_workflows"):
+            value = spec.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                problems.append(f"{key} must be a positive integer, got {value!r}")
     if kind == "workflow.lua" and not entry.workflow_meta.get("worker"):
         problems.append("meta.temporal.workflow.worker is required (the temporal.worker entry that runs it)")
     if kind == "supervisor":

@@ -297,3 +297,18 @@ async def test_spawning_on_an_entry_that_is_not_a_host_raises_invalid(
         with pytest.raises(pidflow.Error, match="app:p is a process.py, not a host") as info:
             await node.process.spawn("app:p", "app:p", 1)
         assert info.value.kind is ErrorKind.INVALID
+
+
+def test_temporal_client_and_worker_options_are_checked_at_load(tmp_path):
+    from pidflow.entries import from_dicts
+
+    with pytest.raises(pidflow.Error) as info:
+        from_dicts("app", [
+            {"name": "temporal", "kind": "temporal.client", "tls": {"ca_fil": "x.pem"}, "api_key": 12},
+            {"name": "worker", "kind": "temporal.worker", "client": "app:temporal", "task_queue": "q",
+             "max_cached_workflows": 0},
+        ], base=tmp_path)
+    message = info.value.message
+    assert "entry app:temporal: unknown key 'ca_fil' in tls" in message
+    assert "entry app:temporal: api_key must be a string" in message
+    assert "entry app:worker: max_cached_workflows must be a positive integer, got 0" in message
