@@ -9,14 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from pidflow.temporal_host._devserver import DevServer
-from pidflow.temporal_host._service import DEFAULT_SEARCH_ATTRIBUTES
+from pidflow.temporal_host._service import DEFAULT_SEARCH_ATTRIBUTES, DEV_DYNAMIC_CONFIG
 
 SEARCH_ATTRIBUTES = {**DEFAULT_SEARCH_ATTRIBUTES, "PidflowEntry": "Keyword", "PidflowHost": "Keyword"}
 
 
 @pytest.fixture(scope="session")
 def dev_server() -> Iterator[DevServer]:
-    server = DevServer(search_attributes=SEARCH_ATTRIBUTES)
+    server = DevServer(search_attributes=SEARCH_ATTRIBUTES, dynamic_config=DEV_DYNAMIC_CONFIG)
     server.start()
     try:
         yield server

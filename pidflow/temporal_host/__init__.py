@@ -9,10 +9,11 @@ def run_dev_server(*, port: int, ui_port: int, db_filename: str) -> int:
     import time
 
     from ._devserver import DevServer
-    from ._service import DEFAULT_SEARCH_ATTRIBUTES
+    from ._service import DEFAULT_SEARCH_ATTRIBUTES, DEV_DYNAMIC_CONFIG
 
     server = DevServer(db_filename=db_filename, port=port, with_ui=True, ui_port=ui_port,
-                       search_attributes=DEFAULT_SEARCH_ATTRIBUTES)
+                       search_attributes=DEFAULT_SEARCH_ATTRIBUTES,
+                       dynamic_config=DEV_DYNAMIC_CONFIG)
     server.start()
     print(f"temporal dev server at {server.address}; web UI at {server.ui_url}")
     print(f"point pidflow at it with PIDFLOW_TEMPORAL_ADDRESS={server.address}; Ctrl-C stops it")

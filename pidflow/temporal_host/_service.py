@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 ADDRESS_ENV = "PIDFLOW_TEMPORAL_ADDRESS"
 # Search attributes the embedded server knows from the start (the workflow spec's examples use them).
 DEFAULT_SEARCH_ATTRIBUTES = {"status": "Keyword", "customer_id": "Keyword", "order_total": "Double"}
+# The dev server hands out new tasks at most 20 times a second by default, so a workflow that goes one step at a
+# time waits up to 50 ms per step (a message from a workflow to a local process is such a step). A dev server
+# serves one developer: let it hand tasks out as fast as they come.
+DEV_DYNAMIC_CONFIG = {"history.transferProcessorMaxPollRPS": 10_000}
 
 
 def node_task_queue(node_name: str) -> str:
@@ -130,7 +134,8 @@ class TemporalService:
             state = self.node.state_dir
             state.mkdir(parents=True, exist_ok=True)
             attributes = {**DEFAULT_SEARCH_ATTRIBUTES, **(spec.get("search_attributes") or {})}
-            self._dev_server = DevServer(db_filename=state / "temporal.sqlite", search_attributes=attributes)
+            self._dev_server = DevServer(db_filename=state / "temporal.sqlite", search_attributes=attributes,
+                                         dynamic_config=DEV_DYNAMIC_CONFIG)
             await self.aio.run(self._dev_server.astart)
         return self._dev_server.address
 
