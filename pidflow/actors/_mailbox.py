@@ -62,16 +62,19 @@ class Mailbox(Generic[T]):
         raise trio.WouldBlock
 
     async def receive(self) -> T:
+        """Checkpoints exactly once, as trio's channels do: parking is the checkpoint when the mailbox is empty."""
         await trio.lowlevel.checkpoint_if_cancelled()
+        if self._items:
+            item = self._items.popleft()
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return item
         while not self._items:
             if self._closed:
                 raise trio.EndOfChannel
             if self._lot is None:
                 self._lot = trio.lowlevel.ParkingLot()
             await self._lot.park()
-        item = self._items.popleft()
-        await trio.lowlevel.cancel_shielded_checkpoint()
-        return item
+        return self._items.popleft()
 
     def take_where(self, predicate: Callable[[T], bool]) -> list[T]:
         """Remove and return, in order, the queued items that match (used when a listener claims a topic)."""
