@@ -100,10 +100,3 @@ class Error(Exception):
 def _rebuild(kind: str, message: str, retryable: bool, details: Any) -> Error:
     return Error(kind, message, retryable=retryable, details=details)
 
-
-def invalid(message: str, **details: Any) -> Error:
-    return Error(ErrorKind.INVALID, message, details=details or None)
-
-
-def not_found(message: str, **details: Any) -> Error:
-    return Error(ErrorKind.NOT_FOUND, message, details=details or None)

@@ -62,6 +62,3 @@ def to_error(exc: BaseException) -> Error:
         return Error(ErrorKind.UNAVAILABLE, f"temporal: {exc.message}")
     return Error.wrap(exc)
 
-
-def error_details(err: Error) -> Any:
-    return err.to_dict()
