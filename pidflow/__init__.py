@@ -13,8 +13,17 @@ from .actors import Mailbox as Mailbox
 from .entries import Entry as Entry, Registry as Registry, load as load_entries
 from .errors import Error as Error, ErrorKind as ErrorKind
 from .node import Node as Node, open_node as open_node
+from .supervision import (
+    ChildSpec as ChildSpec,
+    Restart as Restart,
+    Strategy as Strategy,
+    Supervisor as Supervisor,
+    SupervisorSpec as SupervisorSpec,
+    start_supervisor as start_supervisor,
+)
 
 __all__ = [
-    "Entry", "Error", "ErrorKind", "Event", "EventKind", "ExitResult", "Mailbox", "Message", "Node", "Pid",
-    "ProcessAPI", "Registry", "Spawner", "ctx", "load_entries", "open_node", "process",
+    "ChildSpec", "Entry", "Error", "ErrorKind", "Event", "EventKind", "ExitResult", "Mailbox", "Message", "Node",
+    "Pid", "ProcessAPI", "Registry", "Restart", "Spawner", "Strategy", "Supervisor", "SupervisorSpec", "ctx",
+    "load_entries", "open_node", "process", "start_supervisor",
 ]
