@@ -3,9 +3,11 @@ conversion, and the Lua modules, over a small backend interface (trio for local 
 inside Temporal workflows).
 
 Layout: ``_backend`` (the :class:`LuaBackend` ABC and preemption policies), ``_trio_backend``, ``_runtime``
-(one sandboxed Lua state; ``compile_check``), ``_sandbox``, ``_core.lua`` (scheduler, channels, value
-metatables), ``_driver`` (:class:`LuaProcess`), ``_values``, ``_durations``, ``_modules`` (registry),
-``_stdlib`` (channel, time, json, uuid, crypto, errors, ctx, funcs).
+(one sandboxed Lua state; ``compile_check``), ``_sandbox``, ``_core.lua`` (scheduler, channel receive,
+``require``) and its parts loaded on first use (``_core_channel.lua``, ``_core_timers.lua``,
+``_core_coroutine.lua``, ``_core_values.lua``, ``_core_blocking.lua``), ``_driver`` (:class:`LuaProcess`),
+``_values``, ``_durations``, ``_modules`` (registry), ``_stdlib`` (channel, time, json, uuid, crypto, errors,
+ctx, funcs).
 """
 
 from ._backend import Budget as Budget

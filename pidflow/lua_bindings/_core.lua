@@ -1,79 +1,62 @@
--- pidflow Lua core: value metatables, the cooperative scheduler and channels.
+-- pidflow Lua core, the part every Lua process loads: the cooperative scheduler, the receiving side of channels
+-- (all a process parked on its inbox needs), calls into Python, `require` and the lazy globals.
 --
 -- Loaded once per Lua process by _runtime.py with the privileged helpers in P (captured before the sandbox
 -- removed `debug`). Every task is a Lua coroutine; a blocking operation parks its task by yielding the private
 -- PARK token, which the wrapped coroutine.resume passes up through user coroutines. The Python driver calls
 -- S.step(now) and gets back either "done"/"error" or "wait" with the earliest timer deadline.
+--
+-- Memory. Every process has its own Lua state, and function prototypes are most of what the core costs per
+-- state (~150 bytes to ~1 KiB each, even stripped). So what an idle process does not need lives in *parts*,
+-- loaded into the state on first use by need(name):
+--   _core_channel.lua    channel.new, send, close, select, case_* (first use of any of them)
+--   _core_timers.lua     S.add_timer, S.sleep_until (the `time` module)
+--   _core_coroutine.lua  the coroutine.create/resume/wrap/close/spawn and pcall/xpcall wrappers (first
+--                        access to one of them: they are absent from `coroutine` and _G until then)
+--   _core_values.lua     pid, error and array values and the helpers of the Python conversion (classify ...):
+--                        first pid/error made or Lua table converted to Python
+--   _core_blocking.lua   S.pyblocking, S.complete: blocking Python calls (process.spawn, funcs.call ...)
+--   SANDBOX_GLOBALS_LUA  (in _sandbox.py) the load, collectgarbage and print wrappers: first access
+-- Python fetches S's functions through S.export, so a lazy field loads its part whichever side asks.
+-- A part is a precompiled chunk whose environment is K: it sees the core's internals and the standard
+-- functions captured here, before any user code ran, never the user's globals.
 local P = ...
 local raw_create, raw_resume, raw_yield, raw_status = coroutine.create, coroutine.resume, coroutine.yield, coroutine.status
-local raw_close, raw_running = coroutine.close, coroutine.running
 local sethook, getinfo, traceback = P.sethook, P.getinfo, P.traceback
 local hookfn, hookcount, TERM = P.hookfn, P.hookcount, P.TERM
-local getmetatable, setmetatable, rawget, type, error, select = getmetatable, setmetatable, rawget, type, error, select
+local getmetatable, setmetatable, rawget, rawset, type, error = getmetatable, setmetatable, rawget, rawset, type, error
 local next = P.raw_next
-local math_type, tremove, pack, unpack = math.type, table.remove, table.pack, table.unpack
+local math_type, tremove, tinsert, pack, unpack = math.type, table.remove, table.insert, table.pack, table.unpack
+local G, co_lib = _G, coroutine
 local PARK = setmetatable({}, {__name = "pidflow.park"})
-local S = {PARK = PARK, TERM = TERM}
+local S = {}
+-- the environment of the parts
+-- (keyed by names the state already holds: a new key string is ~50 bytes per state; the originals of resume,
+-- pcall, load ... are the unwrapped ones, which the parts wrap)
+local K = {
+  S = S, G = G, coroutine = co_lib, PARK = PARK, TERM = TERM, next = next, submit = P.pysubmit,
+  resume = raw_resume, yield = raw_yield, status = raw_status, close = coroutine.close, pcall = pcall,
+  xpcall = xpcall, load = P.raw_load, collectgarbage = P.raw_gc, print = P.log,
+  getmetatable = getmetatable, setmetatable = setmetatable, rawset = rawset, type = type, select = select,
+  error = error, tostring = tostring, ipairs = ipairs, math_type = math_type, remove = tremove, insert = tinsert,
+  concat = table.concat, pack = pack, unpack = unpack,
+}
+-- the wrapped versions come from the coroutine part (see the end of this file)
+co_lib.create, co_lib.resume, co_lib.wrap, co_lib.close = nil, nil, nil, nil
+pcall, xpcall = nil, nil
 
----------------------------------------------------------------- values
-local pid_str = setmetatable({}, {__mode = "k"})
-local err_data = setmetatable({}, {__mode = "k"})
-local PID_MT = {__name = "pid", __metatable = "pid"}
-PID_MT.__tostring = function(p) return pid_str[p] end
-PID_MT.__eq = function(a, b) return pid_str[a] ~= nil and pid_str[a] == pid_str[b] end
-PID_MT.__index = function() return nil end
-local ERR_METHODS = {}
-local ERR_MT = {__name = "error", __metatable = "error", __index = ERR_METHODS}
-ERR_MT.__tostring = function(e) local d = err_data[e]; return d.kind .. ": " .. d.message end
-function ERR_METHODS.kind(e) return err_data[e].kind end
-function ERR_METHODS.message(e) return err_data[e].message end
-function ERR_METHODS.retryable(e) return err_data[e].retryable end
-function ERR_METHODS.details(e) return err_data[e].details end
-local ARRAY_MT = {__name = "array"}
-S.ARRAY_MT = ARRAY_MT
-
-function S.make_pid(s) local p = setmetatable({}, PID_MT); pid_str[p] = s; return p end
-function S.make_error(kind, message, retryable, details)
-  local e = setmetatable({}, ERR_MT)
-  err_data[e] = {kind = kind, message = message, retryable = retryable, details = details}
-  return e
-end
-function S.flat_map(t)
-  local f, n = {}, 0
-  for k, v in next, t do f[n + 1] = k; f[n + 2] = v; n = n + 2 end
-  return f, n
-end
-function S.unpack(t, i, j) return unpack(t, i, j) end
-function S.empty_array() return setmetatable({}, ARRAY_MT) end
-function S.is_error(v) return type(v) == "table" and err_data[v] ~= nil end
-function S.is_pid(v) return type(v) == "table" and pid_str[v] ~= nil end
-
--- classify(t) -> "pid", s | "error", kind, message, retryable, details | "array", n | "map"
--- A table is an array when every key is an integer >= 1 and the largest key n <= 2 * (number of keys); holes
--- become None. An empty table is a map unless it carries ARRAY_MT (made from an empty Python list).
-function S.classify(t)
-  local s = pid_str[t]
-  if s then return "pid", s end
-  local d = err_data[t]
-  if d then return "error", d.kind, d.message, d.retryable, d.details end
-  local n, maxk = 0, 0
-  for k in next, t do
-    n = n + 1
-    if maxk >= 0 and math_type(k) == "integer" and k >= 1 then
-      if k > maxk then maxk = k end
-    else
-      maxk = -1
-    end
+-- P.part(name) -> a part's bytecode (Python); P.raw_load_bin(bytecode, name, env) -> its chunk
+local parts, part_code, load_bin = {}, P.part, P.raw_load_bin
+local function need(name)
+  if not parts[name] then
+    parts[name] = true
+    load_bin(part_code(name), name, K)()
   end
-  if n == 0 then return getmetatable(t) == ARRAY_MT and "array" or "map", 0 end
-  if maxk > 0 and maxk <= 2 * n then return "array", maxk end
-  return "map", n
 end
 
 ---------------------------------------------------------------- tasks
 local ready, rhead, rtail = {}, 1, 0
 local current, main_task = nil, nil
-local parked_cos = setmetatable({}, {__mode = "k"})
 
 local function new_co(fn)
   local co = raw_create(fn)
@@ -87,7 +70,8 @@ local function make_ready(task, a, b)
 end
 S.make_ready = make_ready
 local function park() return raw_yield(PARK) end
-function S.current() return current end
+local function get_current() return current end
+S.current = get_current
 
 local function spawn(fn, ...)
   if type(fn) ~= "function" then error("coroutine.spawn expects a function, got " .. type(fn), 2) end
@@ -97,78 +81,20 @@ local function spawn(fn, ...)
   make_ready(task)
   return task
 end
+K.new_co, K.make_ready, K.park, K.current, K.spawn = new_co, make_ready, park, get_current, spawn
 
--- coroutine.resume that lets scheduler parks inside user coroutines travel up to the task and back down.
-local function pass(co, ok, a, ...)
-  if ok and a == PARK and raw_status(co) == "suspended" then
-    parked_cos[co] = true
-    local x, y = raw_yield(PARK)
-    parked_cos[co] = nil
-    return pass(co, raw_resume(co, x, y))
-  end
-  if not ok and a == TERM then error(TERM, 0) end
-  return ok, a, ...
-end
-local function resume(co, ...)
-  if parked_cos[co] then return false, "cannot resume a coroutine that is blocked in a channel operation" end
-  return pass(co, raw_resume(co, ...))
-end
-local function wrap(fn)
-  local co = new_co(fn)
-  return function(...)
-    local r = pack(resume(co, ...))
-    if not r[1] then error(r[2], 0) end
-    return unpack(r, 2, r.n)
-  end
-end
-local function rethrow(ok, ...)
-  if not ok and ... == TERM then error(TERM, 0) end
-  return ok, ...
-end
-local raw_pcall, raw_xpcall = pcall, xpcall
-S.coroutine = {
-  create = new_co, resume = resume, wrap = wrap, spawn = function(fn, ...) spawn(fn, ...) end,
-  close = function(co) return rethrow(raw_close(co)) end,
-}
-S.pcall = function(f, ...) return rethrow(raw_pcall(f, ...)) end
-S.xpcall = function(f, h, ...)
-  return rethrow(raw_xpcall(f, function(e) if e == TERM then return TERM end return h(e) end, ...))
-end
+-- timers: a sorted array of {deadline=, seq=, fn=} (cancelled lazily); the timers part adds to it
+local timers = {}
+K.timers = timers
 
----------------------------------------------------------------- timers (sorted array; cancelled lazily)
-local timers, timer_seq = {}, 0
-local function add_timer(deadline, fn)
-  timer_seq = timer_seq + 1
-  local t = {deadline = deadline, seq = timer_seq, fn = fn}
-  local lo, hi = 1, #timers
-  while lo <= hi do
-    local mid = (lo + hi) // 2
-    local m = timers[mid]
-    if m.deadline < deadline or (m.deadline == deadline and m.seq < t.seq) then lo = mid + 1 else hi = mid - 1 end
-  end
-  table.insert(timers, lo, t)
-  return t
-end
-S.add_timer = add_timer
-function S.sleep_until(deadline)
-  local task = current
-  add_timer(deadline, function() make_ready(task) end)
-  park()
-end
-
----------------------------------------------------------------- channels
-local CH = {}
+---------------------------------------------------------------- channels (receiving; the rest is the channel part)
+-- A channel is {cap=, count=, recvq=, closed=, src=} plus, for a channel made by channel.new, {buf=, head=,
+-- sendq=}; a source channel (src = the driver's id of an external source) is receive-only and never buffers.
+local CH = {__name = "channel"}
 CH.__index = CH
-CH.__name = "channel"
-S.CHANNEL_MT = CH
+S.CHANNEL_MT, K.CH = CH, CH
+setmetatable(CH, {__index = function(_, k) need("channel") return rawget(CH, k) end})
 local src_poll = P.src_poll   -- src_poll(id) -> true, value | false, closed
-
-local function new_channel(cap, src)
-  if cap == nil then cap = 0 end
-  if math_type(cap) ~= "integer" or cap < 0 then error("channel.new expects a size >= 0, got " .. tostring(cap), 3) end
-  return setmetatable({cap = cap, buf = {}, head = 1, count = 0, recvq = {}, sendq = {}, closed = false, src = src}, CH)
-end
-S.new_channel = new_channel
 
 -- a waiter is {task=, sel=, ch=, value=}; a select shares one `sel` among its waiters
 local function dequeue(q)
@@ -177,58 +103,34 @@ local function dequeue(q)
     if not (w.sel and w.sel.done) then return w end
   end
 end
-local function unqueue(q, w)
-  for i = 1, #q do if q[i] == w then tremove(q, i) return end end
-end
-local function finish_sel(w)
-  local sel = w.sel
-  sel.done = true
-  for _, o in ipairs(sel.waiters) do if o ~= w then unqueue(o.send and o.ch.sendq or o.ch.recvq, o) end end
-end
 local function wake_receiver(w, ch, v, ok)
   if w.sel then
-    finish_sel(w)
+    K.finish_sel(w)
     make_ready(w.task, {channel = ch, value = v, ok = ok})
   else
     make_ready(w.task, v, ok)
   end
 end
-local function wake_sender(w, ch, ok)
-  if w.sel then
-    finish_sel(w)
-    make_ready(w.task, {channel = ch, ok = ok, send_closed = not ok or nil})
-  else
-    make_ready(w.task, ok)
-  end
-end
-local function push(ch, v) ch.buf[ch.head + ch.count] = v; ch.count = ch.count + 1 end
-
 local function try_recv(ch)   -- -> got, value, ok
-  if ch.count > 0 then
-    local v = ch.buf[ch.head]
-    ch.buf[ch.head] = nil
-    ch.head, ch.count = ch.head + 1, ch.count - 1
-    local w = dequeue(ch.sendq)
-    if w then push(ch, w.value); wake_sender(w, ch, true) end
-    return true, v, true
-  end
-  local w = dequeue(ch.sendq)
-  if w then wake_sender(w, ch, true); return true, w.value, true end
-  if ch.src and not ch.closed then
-    local got, v = src_poll(ch.src)
+  local src = ch.src
+  if not src then return K.try_recv_local(ch) end
+  if not ch.closed then
+    local got, v = src_poll(src)
     if got then return true, v, true end
     if v then ch.closed = true end
   end
   if ch.closed then return true, nil, false end
   return false
 end
-local function try_send(ch, v)
-  if ch.closed then error("send on closed channel", 3) end
-  if ch.src then error("cannot send on a receive-only channel", 3) end
-  local w = dequeue(ch.recvq)
-  if w then wake_receiver(w, ch, v, true); return true end
-  if ch.count < ch.cap then push(ch, v); return true end
-  return false
+K.dequeue, K.wake_receiver, K.try_recv = dequeue, wake_receiver, try_recv
+
+-- new_channel(cap) is channel.new (the channel part); new_channel(0, src) a receive-only source channel
+function S.new_channel(cap, src)
+  if src == nil then
+    need("channel")
+    return K.new_local_channel(cap)
+  end
+  return setmetatable({cap = 0, count = 0, recvq = {}, closed = false, src = src}, CH)
 end
 
 function CH:receive()
@@ -238,87 +140,25 @@ function CH:receive()
   q[#q + 1] = {task = current, ch = self}
   return park()
 end
-function CH:send(v)
-  if try_send(self, v) then return true end
-  local q = self.sendq
-  q[#q + 1] = {task = current, ch = self, value = v, send = true}
-  local ok = park()
-  if not ok then error("send on closed channel", 2) end
-  return true
-end
-function CH:close()
-  if self.closed then error("close of closed channel", 2) end
-  if self.src then error("cannot close a receive-only channel", 2) end
-  self.closed = true
-  local w = dequeue(self.recvq)
-  while w do wake_receiver(w, self, nil, false); w = dequeue(self.recvq) end
-  w = dequeue(self.sendq)
-  while w do wake_sender(w, self, false); w = dequeue(self.sendq) end
-end
-function CH:case_receive() return {op = "recv", ch = self} end
-function CH:case_send(v) return {op = "send", ch = self, value = v} end
-function CH:len() return self.count end
-function CH:capacity() return self.cap end
 
 -- called by the driver when a pump delivered items (or saw the end) of an external source
 function S.source_ready(ch)
   local w = dequeue(ch.recvq)
   while w do
     local got, v, ok = try_recv(ch)
-    if not got then table.insert(ch.recvq, 1, w) return end
+    if not got then tinsert(ch.recvq, 1, w) return end
     wake_receiver(w, ch, v, ok)
     w = dequeue(ch.recvq)
   end
 end
 
-local DEFAULT = setmetatable({}, {__name = "default case"})
-local function select_(cases)
-  if type(cases) ~= "table" then error("channel.select expects a table of cases", 2) end
-  local has_default = cases.default == true
-  for i = 1, #cases do
-    local c = cases[i]
-    if c == DEFAULT then has_default = true
-    elseif type(c) ~= "table" or getmetatable(c.ch) ~= CH then error("channel.select: case " .. i .. " is not a channel case", 2)
-    elseif c.op == "recv" then
-      local got, v, ok = try_recv(c.ch)
-      if got then return {channel = c.ch, value = v, ok = ok} end
-    elseif try_send(c.ch, c.value) then return {channel = c.ch, ok = true} end
-  end
-  if has_default then return {default = true} end
-  local sel = {done = false, waiters = {}}
-  for i = 1, #cases do
-    local c = cases[i]
-    if c ~= DEFAULT then
-      local w = {task = current, sel = sel, ch = c.ch, value = c.value, send = c.op == "send"}
-      sel.waiters[#sel.waiters + 1] = w
-      local q = w.send and c.ch.sendq or c.ch.recvq
-      q[#q + 1] = w
-    end
-  end
-  if #sel.waiters == 0 then error("channel.select with no cases and no default blocks forever", 2) end
-  local r = park()
-  if r.send_closed then error("send on closed channel", 2) end
-  return r
-end
-S.channel = {new = function(n) return new_channel(n) end, select = select_, default = function() return DEFAULT end}
+---------------------------------------------------------------- calls into Python
+-- A Python function made for Lua (ModuleContext.function / .blocking) is an id in the driver's table, called
+-- through the process's two dispatchers: one Lua closure per function instead of one wrapped Python callable.
+-- pyblocking (the blocking calls) is the blocking part.
+local pycall = P.pycall
+function S.pyfn(fid) return function(...) return pycall(fid, ...) end end
 
----------------------------------------------------------------- generic blocking Python operations
-local op_waiters = {}
--- blocking(submit) -> Lua function: submit(...) starts a Python coroutine and returns its op id (or nil, err);
--- the caller parks until complete(id, value, err) and then gets `value` or `nil, err`.
-function S.blocking(submit)
-  return function(...)
-    local id, err = submit(...)
-    if id == nil then return nil, err end
-    op_waiters[id] = current
-    return park()
-  end
-end
-function S.complete(id, v, e)
-  local task = op_waiters[id]
-  op_waiters[id] = nil
-  if task then make_ready(task, v, e) end
-end
 
 ---------------------------------------------------------------- the step
 -- where(co): "file.lua:LINE" of the innermost Lua frame of a dead coroutine
@@ -330,8 +170,25 @@ local function where(co)
   end
 end
 
+-- main(chunk, ...) -> the main task's function: module[method](input), or method(unpack(input)) for varargs
+function S.main(chunk, method, entry, path, varargs)
+  return function(input)
+    local mod = chunk()
+    -- the chunk's top-level function ran: let it go, with the prototypes of the methods nobody references
+    chunk = nil
+    local f = type(mod) == "table" and mod[method] or nil
+    if type(f) ~= "function" then
+      return nil, S.make_error("INVALID", "entry " .. entry .. ": " .. path .. " must return a table with a function '" .. method .. "'", false)
+    end
+    if varargs then return f(unpack(input, 1, input.n)) end
+    return f(input)
+  end
+end
+
+-- start(fn, input): the main task runs fn(input) (no argument packing: it is resumed with input)
 function S.start(fn, input)
-  main_task = spawn(fn, input)
+  main_task = {co = new_co(fn)}
+  make_ready(main_task, input)
 end
 
 -- step(now) -> "done", value, err | "error", errvalue, where, traceback | "terminated" | "wait", deadline|nil
@@ -364,5 +221,59 @@ function S.step(now)
   end
   return "wait", timers[1] and timers[1].deadline
 end
+
+---------------------------------------------------------------- host helpers, require, lazy globals
+S.tostring = tostring
+-- export(name, part) -> S[name], after loading `part` if given: Python fetches core functions by calling this
+-- (see Runtime.__getattr__)
+function S.export(name, part)
+  if part then need(part) end
+  return S[name]
+end
+
+-- fields of S that a part defines and Lua modules use, loaded on first access (Python names the part of the
+-- fields only it uses when it fetches them: export(name, part))
+local LAZY_FIELDS = {channel = "channel", add_timer = "timers", sleep_until = "timers", make_error = "values",
+                     is_error = "values", is_pid = "values", ARRAY_MT = "values"}
+setmetatable(S, {__index = function(_, k)
+  local part = LAZY_FIELDS[k]
+  if part then need(part) return rawget(S, k) end
+end})
+setmetatable(co_lib, {__index = function(_, k)
+  if k == "create" or k == "resume" or k == "wrap" or k == "close" or k == "spawn" then
+    need("coroutine")
+    return rawget(co_lib, k)
+  end
+end})
+
+-- require(name) builds a module once per process through Python (capability-checked there); the always
+-- available modules are also globals, built on first access.
+local pyreq, lazy_globals, loaded = P.require, P.lazy_globals, {}
+local function load_module(name, soft)
+  local m = loaded[name]
+  if m ~= nil then return m end
+  local v, err = pyreq(name, soft)
+  if err ~= nil then error(err, 3) end
+  loaded[name] = v
+  return v
+end
+require = function(name)
+  if type(name) ~= "string" then error("require expects a module name (a string)", 2) end
+  return load_module(name, false)
+end
+local LAZY_GLOBALS = {pcall = "coroutine", xpcall = "coroutine", load = "globals", collectgarbage = "globals",
+                      print = "globals"}
+setmetatable(G, {__index = function(_, k)
+  local part = LAZY_GLOBALS[k]
+  if part then
+    need(part)
+    return rawget(G, k)
+  end
+  if lazy_globals[k] then
+    local v = load_module(k, true)
+    rawset(G, k, v)
+    return v
+  end
+end})
 
 return S

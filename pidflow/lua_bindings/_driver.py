@@ -36,19 +36,6 @@ from ._runtime import DEFAULT_MAX_MEMORY, Runtime
 _EMPTY = (trio.WouldBlock, asyncio.QueueEmpty)
 _CLOSED = (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError)
 
-_MAIN_LUA = r"""
-local chunk, method, entry, path, make_error, varargs = ...
-return function(input)
-  local mod = chunk()
-  local f = type(mod) == "table" and mod[method] or nil
-  if type(f) ~= "function" then
-    return nil, make_error("INVALID", "entry " .. entry .. ": " .. path .. " must return a table with a function '" .. method .. "'", false)
-  end
-  if varargs then return f(table.unpack(input, 1, input.n)) end
-  return f(input)
-end
-"""
-
 
 # Steps run in pooled "runner" greenlets: creating a greenlet per step costs ~9 us, switching into a parked one
 # ~0.5 us. A runner is busy while its step is preempted and goes back to the pool when the step ends; it keeps
@@ -88,7 +75,7 @@ class _Source:
     :class:`pidflow.actors.Mailbox`) is polled with ``receive_nowait`` and calls back on every put, so it needs
     no helper task; any other source gets a pump task that moves its items into ``buffer``."""
 
-    __slots__ = ("source", "convert", "buffer", "pumping", "closed", "channel", "observed", "waiting")
+    __slots__ = ("source", "convert", "buffer", "pumping", "closed", "channel", "observed", "waiting", "owner", "sid")
 
     def __init__(self, source: Any, convert: Callable[[Any], Any], channel: Any, observed: bool) -> None:
         self.source = source
@@ -99,6 +86,14 @@ class _Source:
         self.channel = channel
         self.observed = observed
         self.waiting = False  # observed only: Lua found it empty, so the next put must wake the driver
+        self.owner: LuaProcess | None = None  # observed only: the process to wake (on_put), and our id there
+        self.sid = 0
+
+    def on_put(self) -> None:
+        """The observed source's callback (a bound method: cheaper than a closure per source)."""
+        if self.waiting:
+            self.waiting = False
+            self.owner._source_ready(self.sid)
 
 
 class LuaProcess:
@@ -132,7 +127,7 @@ class LuaProcess:
     ) -> None:
         self.entry_id = entry_id
         self.backend = backend
-        self._allowed = ALWAYS_AVAILABLE | frozenset(modules)
+        self._modules = tuple(modules)  # the entry's extra modules (often the shared empty tuple)
         self._budget = isinstance(backend.preemption, Budget)
         self._slice = backend.preemption.seconds
         self._slice_start = 0.0
@@ -147,9 +142,10 @@ class LuaProcess:
         self._op_seq = 0
         self._completions: list[tuple[int, Any, Error | None]] = []
         self._sources: dict[int, _Source] = {}
-        self._by_source: dict[int, int] = {}
-        self._ready_sources: set[int] = set()
+        self._ready_sources: list[int] = []  # ids of sources with news for Lua (a list: no set per idle process)
         self._ctx: ModuleContext | None = None
+        #: The Python functions made for Lua (ModuleContext.function/.blocking), by id (see ``_register``).
+        self._fns: list[Any] = [None]
         self._started = False
         #: How the last run ended: "returned" (a value, or ``nil, err``), "raised" (a Lua error), "terminated",
         #: or "budget" (Budget preemption). Hosts use it: in a workflow only "returned" ends the workflow.
@@ -161,13 +157,13 @@ class LuaProcess:
             check=self._check,
             src_poll=self._src_poll,
             require=self._require,
+            pycall=self._pycall,
+            pysubmit=self._pysubmit,
             now_s=(lambda: backend.now_ns() // 1_000_000_000) if det else None,
             rand53=(lambda: int.from_bytes(backend.random_bytes(7), "big") >> 3) if det else None,
         )
         chunk = self._rt.compile(source, "@" + path)
-        self._main = self._rt.load_builtin(_MAIN_LUA, "main")(
-            chunk, method.encode(), entry_id.encode(), path.encode(), self._rt.make_error, True
-        )
+        self._main = self._rt.main(chunk, method.encode(), entry_id.encode(), path.encode(), True)
 
     # ------------------------------------------------------------ running
 
@@ -233,8 +229,8 @@ class LuaProcess:
 
     def pending_items(self, source: Any) -> list[Any]:
         """Items already taken from ``source`` but not yet received by Lua (to carry over on continue-as-new)."""
-        sid = self._by_source.get(id(source))
-        return [] if sid is None else list(self._sources[sid].buffer or ())
+        s = self._find_source(source)
+        return [] if s is None else list(s.buffer or ())
 
     async def _step(self) -> tuple:
         rt, values = self._rt, self._rt.values
@@ -247,7 +243,7 @@ class LuaProcess:
                 core.complete(op_id, values.to_lua(value), None if err is None else values.to_lua(err))
             except Error as exc:
                 core.complete(op_id, None, values.to_lua(exc))
-        ready, self._ready_sources = self._ready_sources, set()
+        ready, self._ready_sources = self._ready_sources, []
         for sid in sorted(ready):
             core.source_ready(self._sources[sid].channel)
         now = self.backend.monotonic()
@@ -354,7 +350,7 @@ class LuaProcess:
     def _require(self, name: Any, soft: bool) -> Any:
         values = self._rt.values
         name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
-        if name not in self._allowed:
+        if name not in ALWAYS_AVAILABLE and name not in self._modules:
             return None, values.to_lua(Error(
                 ErrorKind.PERMISSION_DENIED,
                 f"require('{name}'): module {name} is not allowed for entry {self.entry_id}; add it to the entry's modules",
@@ -372,52 +368,80 @@ class LuaProcess:
         except Exception as exc:  # noqa: BLE001
             return None, values.to_lua(Error.wrap(exc))
 
-    def _blocking(self, async_fn: Callable[..., Awaitable[Any]]) -> Any:
+    # Python functions for Lua: one id each in ``_fns``, called through two dispatchers (the bound methods
+    # ``_pycall``/``_pysubmit``, handed to the core once) by Lua closures the core makes (``pyfn``/``pyblocking``).
+    # Cheaper per process than one wrapped Python closure per function: a list slot and a small Lua closure.
+
+    def _register(self, fn: Callable[..., Any]) -> int:
+        self._fns.append(fn)
+        return len(self._fns) - 1
+
+    def _function(self, fn: Callable[..., Any], raw: bool) -> Any:
+        """A Lua function calling ``fn`` (see :meth:`ModuleContext.function`); a raw one has a negative id."""
+        fid = self._register(fn)
+        return self._rt.pyfn(-fid if raw else fid)
+
+    def _pycall(self, fid: int, *args: Any) -> Any:
         values = self._rt.values
+        try:
+            if fid < 0:
+                return values.to_lua(self._fns[-fid](*args))
+            return values.to_lua(self._fns[fid](*[values.from_lua(a) for a in args]))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a Lua error value
+            return None, values.to_lua(Error.wrap(exc))
 
-        def submit(*args: Any) -> Any:
+    def _blocking(self, async_fn: Callable[..., Awaitable[Any]]) -> Any:
+        """A Lua function running ``async_fn`` on the backend (see :meth:`ModuleContext.blocking`)."""
+        return self._rt.pyblocking(self._register(async_fn))
+
+    def _pysubmit(self, fid: int, *args: Any) -> Any:
+        values = self._rt.values
+        try:
+            py = [values.from_lua(a) for a in args]
+        except Error as exc:
+            return None, values.to_lua(exc)
+        if self._tg is None:
+            return None, values.to_lua(Error(ErrorKind.UNAVAILABLE, "the process is not running"))
+        async_fn = self._fns[fid]
+        self._op_seq += 1
+        op_id = self._op_seq
+        self._ops += 1
+
+        async def runner() -> None:
             try:
-                py = [values.from_lua(a) for a in args]
-            except Error as exc:
-                return None, values.to_lua(exc)
-            if self._tg is None:
-                return None, values.to_lua(Error(ErrorKind.UNAVAILABLE, "the process is not running"))
-            self._op_seq += 1
-            op_id = self._op_seq
-            self._ops += 1
+                result: tuple[int, Any, Error | None] = (op_id, await async_fn(*py), None)
+            except Exception as exc:  # noqa: BLE001 - becomes `nil, err` in Lua
+                result = (op_id, None, Error.wrap(exc))
+            self._ops -= 1
+            self._completions.append(result)
+            self._wakeup.set()
 
-            async def runner() -> None:
-                try:
-                    result: tuple[int, Any, Error | None] = (op_id, await async_fn(*py), None)
-                except Exception as exc:  # noqa: BLE001 - becomes `nil, err` in Lua
-                    result = (op_id, None, Error.wrap(exc))
-                self._ops -= 1
-                self._completions.append(result)
-                self._wakeup.set()
-
-            self._tg.start_soon(runner)
-            return op_id
-
-        return self._rt.blocking(submit)
+        self._tg.start_soon(runner)
+        return op_id
 
     def _source_channel(self, source: Any, convert: Callable[[Any], Any] | None) -> Any:
-        sid = self._by_source.get(id(source))
-        if sid is not None:
-            return self._sources[sid].channel
+        s = self._find_source(source)
+        if s is not None:
+            return s.channel
         sid = len(self._sources) + 1
         channel = self._rt.new_channel(0, sid)
         observed = callable(getattr(source, "observe", None))
         s = self._sources[sid] = _Source(source, convert or self._rt.values.to_lua, channel, observed)
-        self._by_source[id(source)] = sid
         if observed:
-            def on_put() -> None:
-                if s.waiting:
-                    s.waiting = False
-                    self._ready_sources.add(sid)
-                    self._wakeup.set()
-
-            source.observe(on_put)
+            s.owner, s.sid = self, sid
+            source.observe(s.on_put)
         return channel
+
+    def _find_source(self, source: Any) -> _Source | None:
+        for s in self._sources.values():  # a process has a handful of sources at most
+            if s.source is source:
+                return s
+        return None
+
+    def _source_ready(self, sid: int) -> None:
+        if sid not in self._ready_sources:
+            self._ready_sources.append(sid)
+        self._wakeup.set()
 
     def _src_poll(self, sid: int) -> tuple[bool, Any]:
         s = self._sources[sid]
@@ -458,12 +482,10 @@ class LuaProcess:
                 while True:
                     item = await s.source.receive()
                     s.buffer.append(item)
-                    self._ready_sources.add(sid)
-                    self._wakeup.set()
+                    self._source_ready(sid)
             except _CLOSED:
                 s.closed = True
-                self._ready_sources.add(sid)
-                self._wakeup.set()
+                self._source_ready(sid)
             finally:
                 s.pumping = False
 

@@ -80,6 +80,10 @@ class LocalPort(ProcessPort):
     def set_options(self, options: Mapping[str, Any]) -> None:
         self.api.set_options(options)
 
+    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any]) -> Any:
+        """``funcs.call`` of the process (the backend's function runner), with the process's context."""
+        return await self.api.node.call(entry_id, *args, context=self.api.context)
+
 
 def _max_memory(entry: Entry) -> int:
     value = entry.spec.get("max_memory", DEFAULT_MAX_MEMORY)
@@ -99,11 +103,8 @@ def local_process_body(node: "Node", entry: Entry) -> Callable[[Any], Awaitable[
 
     async def body(input: Any) -> Any:
         api = current()
-
-        async def call_function(entry_id: str, args: list[Any], options: Mapping[str, Any]) -> Any:
-            return await node.call(entry_id, *args, context=api.context)
-
-        backend = TrioBackend(context=api.context, process_api=LocalPort(api), call_function=call_function)
+        port = LocalPort(api)
+        backend = TrioBackend(context=api.context, process_api=port, call_function=port.call_function)
         proc = LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
                           backend=backend, max_memory=max_memory)
         return await proc.run(input)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Error
 
 if TYPE_CHECKING:
     from ._backend import LuaBackend
@@ -55,10 +54,16 @@ class ModuleContext:
         #: run with :meth:`load_lua`; do not index it (or any Lua table) from Python while Lua runs: lupa 2.8
         #: returns wrong values for table indexing from Python inside Lua coroutines (calls are fine).
         self.core: Any = process._rt.core
-        #: The ``channel`` module table (channel.new, channel.select, channel.default).
-        self.channel_module: Any = process._rt.channel_module
-        #: ``make_error(kind, message, retryable, details)`` -> a Lua error value (arguments as Lua strings).
-        self.make_error: Any = process._rt.make_error
+
+    @property
+    def channel_module(self) -> Any:
+        """The ``channel`` module table (channel.new, channel.select, channel.default)."""
+        return self._process._rt.channel_module
+
+    @property
+    def make_error(self) -> Any:
+        """``make_error(kind, message, retryable, details)`` -> a Lua error value (arguments as Lua strings)."""
+        return self._process._rt.make_error
 
     def to_lua(self, value: Any) -> Any:
         return self._process._rt.values.to_lua(value)
@@ -66,19 +71,11 @@ class ModuleContext:
     def from_lua(self, value: Any) -> Any:
         return self._process._rt.values.from_lua(value)
 
-    def function(self, fn: Callable[..., Any], *, raw: bool = False) -> Callable[..., Any]:
-        """A Lua-callable wrapper of a synchronous ``fn``: arguments converted to Python (unless ``raw``), the
-        result converted to Lua; a raised :class:`Error` (or any exception, boxed INTERNAL) returns ``nil, err``."""
-        values = self._process._rt.values
-
-        def call(*args: Any) -> Any:
-            try:
-                py = args if raw else [values.from_lua(a) for a in args]
-                return values.to_lua(fn(*py))
-            except Exception as exc:  # noqa: BLE001 - every failure becomes a Lua error value
-                return None, values.to_lua(Error.wrap(exc))
-
-        return call
+    def function(self, fn: Callable[..., Any], *, raw: bool = False) -> Any:
+        """A Lua function calling a synchronous ``fn``: arguments converted to Python (unless ``raw``), the
+        result converted to Lua; a raised :class:`Error` (or any exception, boxed INTERNAL) returns ``nil, err``.
+        (A small Lua closure over the process's one Python dispatcher: see ``LuaProcess._function``.)"""
+        return self._process._function(fn, raw)
 
     def blocking(self, async_fn: Callable[..., Awaitable[Any]]) -> Any:
         """A Lua function that starts ``async_fn(*args)`` on the backend, parks the calling Lua coroutine (other

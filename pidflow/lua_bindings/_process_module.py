@@ -3,6 +3,12 @@
 The port is what differs between a local Lua process (:mod:`._local`, over the Python process API) and a Lua
 workflow (``pidflow.temporal_host``, over deterministic Temporal calls); the Lua API, its builder and its
 ``value, err`` conventions are written once, here.
+
+Memory: every process has its own copy of the module, so it is built piecemeal: each member of ``process`` (a
+Lua closure over the process's Python dispatcher, see ``LuaProcess._function``) is made on first access, the
+spawner builder (``with_*``, ``spawn*``, ``exec``: most of the module's Lua code) is loaded on first access to
+one of its members, and the message metatables with the first message received. An idle process that only
+called ``process.inbox()`` pays for ``inbox`` alone.
 """
 
 from __future__ import annotations
@@ -72,8 +78,21 @@ class ProcessPort(abc.ABC):
 
 
 _PROCESS_LUA = r"""
-local F = ...
-local setmetatable, type, error, select = setmetatable, type, error, select
+local get = ...
+local rawget, rawset = rawget, rawset
+-- members are made on first access: get(name) returns the member, true when it installed members itself (the
+-- spawner builder), or nil
+return setmetatable({}, {__index = function(t, k)
+  local v = get(k)
+  if v == true then return rawget(t, k) end
+  if v ~= nil then rawset(t, k, v) end
+  return v
+end})
+"""
+
+# Message and payload values, loaded into a process when it first receives a message.
+_MESSAGE_LUA = r"""
+local setmetatable, tostring = setmetatable, tostring
 
 local Payload = {__name = "payload"}
 Payload.__index = Payload
@@ -86,9 +105,15 @@ function Message:payload() return setmetatable({_data = self._data}, Payload) en
 function Message:from() return self._from end
 Message.__tostring = function(m) return "message(" .. tostring(m._topic) .. ")" end
 
-local function new_message(topic, data, from)
+return function(topic, data, from)
   return setmetatable({_topic = topic, _data = data, _from = from}, Message)
 end
+"""
+
+# The spawner builder, loaded into a process on first access to one of the members it installs in M.
+_SPAWNER_LUA = r"""
+local M, spawn, exec = ...
+local setmetatable, type, error, pairs, ipairs = setmetatable, type, error, pairs, ipairs
 
 local function copy(t)
   local out = {}
@@ -132,26 +157,16 @@ function S:with_context(c)
 end
 local function starter(monitor, link)
   return function(self, entry, host, input)
-    return F.spawn(entry, host, input, self._options, self._name, self._messages, self._context, monitor, link)
+    return spawn(entry, host, input, self._options, self._name, self._messages, self._context, monitor, link)
   end
 end
 S.spawn = starter(false, false)
 S.spawn_monitored = starter(true, false)
 S.spawn_linked = starter(false, true)
 function S:exec(entry, host, input)
-  return F.exec(entry, host, input, self._options, self._name, self._messages, self._context)
+  return exec(entry, host, input, self._options, self._name, self._messages, self._context)
 end
 
-local M = {
-  event = {EXIT = "EXIT", LINK_DOWN = "LINK_DOWN", CANCEL = "CANCEL"},
-  pid = F.pid, send = F.send, inbox = F.inbox, events = F.events,
-  monitor = F.monitor, unmonitor = F.unmonitor, link = F.link, unlink = F.unlink,
-  terminate = F.terminate, cancel = F.cancel, set_options = F.set_options,
-}
-function M.listen(topic, opts)
-  local whole = type(opts) == "table" and opts.message == true
-  return F.listen(topic, whole)
-end
 function M.with_options(o) return EMPTY:with_options(o) end
 function M.with_name(n) return EMPTY:with_name(n) end
 function M.with_message(t, d) return EMPTY:with_message(t, d) end
@@ -160,9 +175,9 @@ function M.spawn(entry, host, input) return EMPTY:spawn(entry, host, input) end
 function M.spawn_monitored(entry, host, input) return EMPTY:spawn_monitored(entry, host, input) end
 function M.spawn_linked(entry, host, input) return EMPTY:spawn_linked(entry, host, input) end
 function M.exec(entry, host, input) return EMPTY:exec(entry, host, input) end
-
-return M, new_message
 """
+_SPAWNER_MEMBERS = frozenset({"with_options", "with_name", "with_message", "with_context", "spawn",
+                              "spawn_monitored", "spawn_linked", "exec"})
 
 
 def _pid(value: Any, what: str = "pid") -> Pid:
@@ -195,17 +210,45 @@ def _messages(raw: Any, sender: Pid) -> list[Message]:
     return out
 
 
-def _process(ctx: ModuleContext) -> Any:
-    port: ProcessPort = ctx.backend.process_api
-    if port is None:
-        raise Error(ErrorKind.UNAVAILABLE, f"entry {ctx.entry_id}: the process module is not available here")
-    new_message: list[Any] = []
-    to_lua = ctx.to_lua
+class _ProcessModule:
+    """The Python side of one process's ``process`` module: ``get(name)`` makes a member on first access."""
 
-    def message_to_lua(message: Message) -> Any:
-        return new_message[0](to_lua(message.topic), to_lua(message.data), to_lua(message.sender))
+    __slots__ = ("port", "ctx", "module", "new_message", "spawner_loaded")
 
-    def event_to_lua(event: Event) -> Any:
+    def __init__(self, port: ProcessPort, ctx: ModuleContext) -> None:
+        self.port = port
+        self.ctx = ctx
+        self.spawner_loaded = False
+        self.new_message: Any = None
+        self.module = ctx.load_lua(_PROCESS_LUA, "process", ctx.function(self.get))
+
+    def get(self, name: Any) -> Any:
+        ctx, port = self.ctx, self.port
+        if name in _SPAWNER_MEMBERS:
+            if not self.spawner_loaded:
+                self.spawner_loaded = True
+                ctx.load_lua(_SPAWNER_LUA, "process.spawner", self.module, ctx.blocking(self.spawn),
+                             ctx.blocking(self.exec_))
+            return True
+        if name in ("inbox", "events"):
+            return ctx.function(self.inbox if name == "inbox" else self.events, raw=True)
+        if name in ("send", "listen", "set_options"):
+            return ctx.function(getattr(self, name))
+        if name in ("monitor", "unmonitor", "link", "unlink", "terminate", "cancel"):
+            return ctx.blocking(getattr(self, name))
+        if name == "pid":
+            return ctx.function(port.pid)
+        if name == "event":
+            return ctx.to_lua({"EXIT": "EXIT", "LINK_DOWN": "LINK_DOWN", "CANCEL": "CANCEL"})
+        return None
+
+    def message_to_lua(self, message: Message) -> Any:
+        to_lua = self.ctx.to_lua
+        if self.new_message is None:
+            self.new_message = self.ctx.load_lua(_MESSAGE_LUA, "process.message")
+        return self.new_message(to_lua(message.topic), to_lua(message.data), to_lua(message.sender))
+
+    def event_to_lua(self, event: Event) -> Any:
         table: dict[str, Any] = {"kind": event.kind.value, "from": event.from_}
         if event.result is not None:
             table["result"] = {"value": event.result.value, "error": event.result.error}
@@ -213,69 +256,74 @@ def _process(ctx: ModuleContext) -> Any:
             table["reason"] = event.reason
         if event.deadline is not None:
             table["deadline"] = event.deadline * 1000.0  # Lua durations are milliseconds
-        return to_lua(table)
+        return self.ctx.to_lua(table)
 
-    async def spawn(entry: Any, host: Any, input: Any, options: Any, name: Any, messages: Any, context: Any,
-                    monitor: bool, link: bool) -> Pid:
+    def inbox(self) -> Any:
+        return self.ctx.source_channel(self.port.inbox(), self.message_to_lua)
+
+    def events(self) -> Any:
+        return self.ctx.source_channel(self.port.events(), self.event_to_lua)
+
+    def listen(self, topic: Any, opts: Any = None) -> Any:
+        if not isinstance(topic, str) or not topic:
+            raise Error(ErrorKind.INVALID, f"listen expects a topic string, got {topic!r}")
+        whole = isinstance(opts, dict) and opts.get("message") is True
+        return self.ctx.source_channel(self.port.listen(topic, whole), self.message_to_lua if whole else None)
+
+    def send(self, pid: Any, topic: Any, data: Any = None) -> bool:
+        if not isinstance(topic, str) or not topic:
+            raise Error(ErrorKind.INVALID, f"send expects a topic string, got {topic!r}")
+        self.port.send(_pid(pid), topic, data)
+        return True
+
+    def set_options(self, options: Any) -> bool:
+        if not isinstance(options, dict):
+            raise Error(ErrorKind.INVALID, "set_options expects a table")
+        self.port.set_options(options)
+        return True
+
+    async def spawn(self, entry: Any, host: Any, input: Any, options: Any, name: Any, messages: Any,
+                    context: Any, monitor: bool, link: bool) -> Pid:
+        port = self.port
         return await port.spawn(_entry(entry), _host(host), input, options=options or {}, name=name,
                                 messages=_messages(messages, port.pid()), context=context or {},
                                 monitor=bool(monitor), link=bool(link))
 
-    async def exec_(entry: Any, host: Any, input: Any, options: Any, name: Any, messages: Any, context: Any) -> Any:
+    async def exec_(self, entry: Any, host: Any, input: Any, options: Any, name: Any, messages: Any,
+                    context: Any) -> Any:
+        port = self.port
         return await port.exec(_entry(entry), _host(host), input, options=options or {}, name=name,
                                messages=_messages(messages, port.pid()), context=context or {})
 
-    def send(pid: Any, topic: Any, data: Any = None) -> bool:
-        if not isinstance(topic, str) or not topic:
-            raise Error(ErrorKind.INVALID, f"send expects a topic string, got {topic!r}")
-        port.send(_pid(pid), topic, data)
+    async def monitor(self, pid: Any) -> bool:
+        await self.port.monitor(_pid(pid))
         return True
 
-    def relation(method: Any) -> Any:
-        async def call(pid: Any) -> bool:
-            await method(_pid(pid))
-            return True
+    async def unmonitor(self, pid: Any) -> bool:
+        await self.port.unmonitor(_pid(pid))
+        return True
 
-        return ctx.blocking(call)
+    async def link(self, pid: Any) -> bool:
+        await self.port.link(_pid(pid))
+        return True
 
-    async def terminate(pid: Any) -> bool:
-        return await port.terminate(_pid(pid))
+    async def unlink(self, pid: Any) -> bool:
+        await self.port.unlink(_pid(pid))
+        return True
 
-    async def cancel(pid: Any, deadline: Any = None) -> bool:
+    async def terminate(self, pid: Any) -> bool:
+        return await self.port.terminate(_pid(pid))
+
+    async def cancel(self, pid: Any, deadline: Any = None) -> bool:
         seconds = parse_duration(5000 if deadline is None else deadline)
-        return await port.cancel(_pid(pid), seconds)
+        return await self.port.cancel(_pid(pid), seconds)
 
-    def set_options(options: Any) -> bool:
-        if not isinstance(options, dict):
-            raise Error(ErrorKind.INVALID, "set_options expects a table")
-        port.set_options(options)
-        return True
 
-    def listen(topic: Any, whole: Any) -> Any:
-        if not isinstance(topic, str) or not topic:
-            raise Error(ErrorKind.INVALID, f"listen expects a topic string, got {topic!r}")
-        whole = bool(whole)
-        return ctx.source_channel(port.listen(topic, whole), message_to_lua if whole else None)
-
-    functions = ctx.table(
-        pid=ctx.function(port.pid),
-        send=ctx.function(send),
-        inbox=ctx.function(lambda: ctx.source_channel(port.inbox(), message_to_lua), raw=True),
-        events=ctx.function(lambda: ctx.source_channel(port.events(), event_to_lua), raw=True),
-        listen=ctx.function(listen),
-        spawn=ctx.blocking(spawn),
-        exec=ctx.blocking(exec_),
-        monitor=relation(port.monitor),
-        unmonitor=relation(port.unmonitor),
-        link=relation(port.link),
-        unlink=relation(port.unlink),
-        terminate=ctx.blocking(terminate),
-        cancel=ctx.blocking(cancel),
-        set_options=ctx.function(set_options),
-    )
-    module, make_message = ctx.load_lua(_PROCESS_LUA, "process", functions)
-    new_message.append(make_message)
-    return module
+def _process(ctx: ModuleContext) -> Any:
+    port: ProcessPort = ctx.backend.process_api
+    if port is None:
+        raise Error(ErrorKind.UNAVAILABLE, f"entry {ctx.entry_id}: the process module is not available here")
+    return _ProcessModule(port, ctx).module
 
 
 register_module("process", _process)

@@ -1,10 +1,13 @@
 """One sandboxed lupa state per Lua process, and the syntax check used by ``pidflow check``.
 
-Design note: a process is one ``lupa.lua54.LuaRuntime`` (about 26 KB) plus the sandbox and the core (scheduler,
-channels, value metatables), both compiled from text per state; modules are built lazily on first ``require``, so
-an idle process pays for nothing it does not use. Rejected: sharing one Lua state between processes (a busy or
-failing process could corrupt or starve the others, and ``max_memory`` is per state); Python objects visible in
-Lua (every Python value is converted, and attribute access on the few Python callables Lua holds is refused).
+Design note: a process is one ``lupa.lua54.LuaRuntime`` (about 16 KiB once the sandbox dropped the unused
+libraries) plus the core (scheduler, channel receive, value metatables, ``require``), loaded as stripped bytecode
+compiled once per Python process. What an idle process does not need is loaded into its state on first use:
+the core's parts (``_core_channel.lua``, ``_core_timers.lua``, ``_core_coroutine.lua``, see ``_core.lua``) and
+the modules (built on first ``require``). Core functions are fetched from Python on first use too (each fetched
+one is a Python object per process). Rejected: sharing one Lua state between processes (a busy or failing
+process could corrupt or starve the others, and ``max_memory`` is per state); Python objects visible in Lua
+(every Python value is converted, and attribute access on the few Python callables Lua holds is refused).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 import lupa.lua54 as lupa
 
 from ..errors import Error, ErrorKind
-from ._sandbox import SANDBOX_LUA
+from ._sandbox import SANDBOX_GLOBALS_LUA, SANDBOX_LUA
 from ._values import Values
 
 #: Default per-process Lua memory limit (bytes); ``LuaProcess(max_memory=...)`` overrides it.
@@ -27,9 +30,25 @@ DEFAULT_MAX_MEMORY = 32 * 1024 * 1024
 HOOK_COUNT = 10_000
 
 _log = logging.getLogger("pidflow.lua")
-_CORE_LUA = importlib.resources.files(__package__).joinpath("_core.lua").read_text(encoding="utf-8")
 
-_RAW_LOAD_LUA = "local load = load; return function(b, name) return load(b, name, 'b') end"
+
+def _read(name: str) -> str:
+    return importlib.resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+_CORE_LUA = _read("_core.lua")
+#: The core's parts, loaded into a state on first use (see ``_core.lua``).
+_CORE_PARTS = {name: _read(f"_core_{name}.lua") for name in ("channel", "timers", "coroutine", "values", "blocking")}
+_CORE_PARTS["globals"] = SANDBOX_GLOBALS_LUA
+
+# binary loading of our own chunks, captured before the sandbox removes it: raw_load(bytecode, name[, env])
+_RAW_LOAD_LUA = """
+local load = load
+return function(b, name, env)
+  if env then return load(b, name, 'b', env) end
+  return load(b, name, 'b')
+end
+"""
 _bytecode_cache: dict[str, bytes] = {}
 
 
@@ -44,32 +63,20 @@ def _bytecode(name: str, source: str) -> bytes:
     return code
 
 
-_GLUE_LUA = r"""
-local S, pyreq, lazy = ...
-local C = S.coroutine
-coroutine.create, coroutine.resume, coroutine.wrap, coroutine.close, coroutine.spawn = C.create, C.resume, C.wrap, C.close, C.spawn
-pcall, xpcall = S.pcall, S.xpcall
-local loaded, rawset, type, error = {}, rawset, type, error
-local function load_module(name, soft)
-  local m = loaded[name]
-  if m ~= nil then return m end
-  local v, err = pyreq(name, soft)
-  if err ~= nil then error(err, 3) end
-  loaded[name] = v
-  return v
-end
-require = function(name)
-  if type(name) ~= "string" then error("require expects a module name (a string)", 2) end
-  return load_module(name, false)
-end
-setmetatable(_G, {__index = function(_, k)
-  if lazy[k] then
-    local v = load_module(k, true)
-    rawset(_G, k, v)
-    return v
-  end
-end})
-"""
+def _part_bytecode(name: bytes) -> bytes:
+    """Bytecode of one of the core's parts (called by the core's ``need``; one shared Python function)."""
+    key = name.decode()
+    return _bytecode("core." + key, _CORE_PARTS[key])
+
+
+#: Core fields fetched from Python on first use (``Runtime.__getattr__``), with the part that defines them (None:
+#: the core itself).
+_EXPORTS: dict[str, bytes | None] = {
+    "start": None, "step": None, "source_ready": None, "new_channel": None, "pyfn": None, "main": None,
+    "tostring": None, "complete": b"blocking", "pyblocking": b"blocking", "make_error": b"values",
+    "make_pid": b"values", "empty_array": b"values", "classify": b"values", "flat_map": b"values",
+    "unpack": b"values",
+}
 
 _LOAD_LUA = "local load = load; return function(src, name) return load(src, name, 't') end"
 
@@ -87,8 +94,13 @@ class Runtime:
     """A sandboxed Lua state with the core loaded. Internal: :class:`~._driver.LuaProcess` owns one.
 
     ``check`` is the preemption hook (return True to stop the running Lua code), ``src_poll(id)`` polls an
-    external source, ``require(name, soft)`` builds a module; ``now_s``/``rand53`` are the deterministic sources
-    (only used when ``deterministic``).
+    external source, ``require(name, soft)`` builds a module, ``pycall(fid, ...)``/``pysubmit(fid, ...)`` are the
+    dispatchers of the Python functions made for Lua (``pyfn``/``pyblocking``); ``now_s``/``rand53`` are the
+    deterministic sources (only used when ``deterministic``).
+
+    The core's functions (``_EXPORTS``: ``step``, ``new_channel``, ``classify`` ...) are attributes fetched on
+    first use. lupa 2.8 returns (thread, value) for table indexing done from Python while Lua runs inside a
+    coroutine (calls are fine), so they are fetched by calling the core's ``export``, never by indexing.
     """
 
     def __init__(
@@ -99,6 +111,9 @@ class Runtime:
         check: Callable[[], bool] | None,
         src_poll: Callable[[int], Any],
         require: Callable[[bytes, bool], Any],
+        pycall: Callable[..., Any] | None = None,
+        pysubmit: Callable[..., Any] | None = None,
+        lazy_globals: frozenset[str] = frozenset({"channel", "process", "errors"}),
         now_s: Callable[[], int] | None = None,
         rand53: Callable[[], int] | None = None,
     ) -> None:
@@ -116,26 +131,43 @@ class Runtime:
             b"check": check, b"hookcount": HOOK_COUNT, b"deterministic": deterministic,
             b"print": _print, b"now_s": now_s, b"rand53": rand53,
         })
-        raw_load = lua.execute(_RAW_LOAD_LUA)  # binary loading, for our own chunks, before the sandbox removes it
+        raw_load = lua.execute(_RAW_LOAD_LUA)
+        # the unsandboxed load and collectgarbage, held by Python only: for user text (mode 't') and full collects
+        globals_ = lua.globals()
+        self._load, self._gc = globals_.load, globals_.collectgarbage
         core_fn = raw_load(_bytecode("core", _CORE_LUA), b"=core")
         priv = raw_load(_bytecode("sandbox", SANDBOX_LUA), b"=sandbox")(opts)
         # kept on the Python side only (sandboxed code has no way to reach it): loads our own precompiled chunks
         self._raw_load = raw_load
         priv.src_poll = src_poll
+        priv.require = require
+        priv.pycall = pycall
+        priv.pysubmit = pysubmit
+        priv.raw_load_bin, priv.part = raw_load, _part_bytecode
+        priv.lazy_globals = lua.table_from({name.encode(): True for name in lazy_globals})
         # the core must be loaded after the sandbox (it captures the sandboxed globals) and before user code
         self.core = core_fn(priv)
-        self.load_builtin(_GLUE_LUA, "glue")(self.core, require, lua.table_from({b"channel": True, b"process": True, b"errors": True}))
-        # lupa 2.8 returns (thread, value) for table indexing done from Python while Lua runs inside a coroutine
-        # (calls are fine), so every core function is fetched here, once, outside any coroutine.
-        core = self.core
-        for name in ("start", "step", "complete", "source_ready", "blocking", "new_channel", "make_error",
-                     "make_pid", "empty_array", "classify", "flat_map", "unpack"):
-            setattr(self, name, core[name.encode()])
-        self.channel_module = core[b"channel"]
-        self._load = lua.execute(_LOAD_LUA)
-        self.collect = lua.eval("function() collectgarbage('collect') end")
-        self.tostring = lua.globals().tostring
-        self.values = Values(lua, self, deterministic=deterministic)
+        self._export = self.core.export
+        self.values = Values(self, deterministic=deterministic)
+        # generational GC (stable in Lua 5.4.8): the garbage of each message dies young and is freed by minor
+        # collections, so a process that handled messages idles with less garbage than under the incremental GC
+        self._gc(b"generational")
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _EXPORTS:
+            raise AttributeError(name)
+        value = self._export(name.encode(), _EXPORTS[name])
+        setattr(self, name, value)
+        return value
+
+    def collect(self) -> None:
+        """A full garbage collection of the state."""
+        self._gc(b"collect")
+
+    @property
+    def channel_module(self) -> Any:
+        """The ``channel`` module table (loads the core's channel part)."""
+        return self._export(b"channel")
 
     def load_builtin(self, source: str, name: str) -> Any:
         """Load one of pidflow's own Lua chunks (module code), compiled once per Python process and stripped of
@@ -145,7 +177,7 @@ class Runtime:
     def compile(self, source: str | bytes, chunkname: str) -> Any:
         """Compile text; a syntax error raises INVALID whose message is ``file:LINE: reason``."""
         src = source.encode("utf-8") if isinstance(source, str) else source
-        result = self._load(src, chunkname.encode("utf-8"))
+        result = self._load(src, chunkname.encode("utf-8"), b"t")
         if isinstance(result, tuple):
             fn, msg = result[0], result[1]
         else:

@@ -3,7 +3,8 @@
 Removed: ``io``, ``debug``, ``package``, ``dofile``, ``loadfile``, ``string.dump``, every ``os`` function but
 ``time``/``clock``/``date``/``difftime`` (so no ``execute``, ``exit``, ``remove``, ``rename``, ``tmpname``,
 ``getenv``), the ``python`` table of lupa; ``load`` only accepts text chunks; ``collectgarbage`` only
-``collect``/``count``/``step``/``isrunning``; ``print`` goes to the ``pidflow.lua`` logger; ``require`` is
+``collect``/``count``/``step``/``isrunning``; ``print`` goes to the ``pidflow.lua`` logger (these three wrappers are
+installed on first access, see ``SANDBOX_GLOBALS_LUA``); ``require`` is
 pidflow's (capability-checked, see ``_runtime.py``).
 
 The instruction-count hook is installed here, while ``debug`` still exists; the privileged functions the core
@@ -27,31 +28,22 @@ if opts.check then
   P.hookfn = function() if check() then error(TERM, 0) end end
   debug.sethook(P.hookfn, "", opts.hookcount)
 end
-local LOADED = debug.getregistry()._LOADED
+local REGISTRY = debug.getregistry()
+local LOADED = REGISTRY._LOADED
 for _, name in ipairs({"io", "debug", "package", "dofile", "loadfile", "python", "require", "os"}) do
   _G[name] = nil
   LOADED[name] = nil   -- let the unused libraries be collected
 end
+-- and what io and package keep in the registry (file metatable, default files, preload and C library tables):
+-- ~1 KiB per state
+for _, key in ipairs({"FILE*", "_IO_input", "_IO_output", "_PRELOAD", "_CLIBS"}) do REGISTRY[key] = nil end
 string.dump = nil
-local raw_date, raw_load = os.date, load
+local raw_date = os.date
 os = {time = os.time, clock = os.clock, date = os.date, difftime = os.difftime}
 _G.os = os
-load = function(chunk, name, mode, env)
-  if mode ~= nil and mode ~= "t" then error("load: only text chunks are allowed (mode 't')", 2) end
-  if env == nil then return raw_load(chunk, name, "t") end
-  return raw_load(chunk, name, "t", env)
-end
-local raw_gc, gc_ok = collectgarbage, {collect = true, count = true, step = true, isrunning = true}
-collectgarbage = function(opt, ...)
-  if opt ~= nil and not gc_ok[opt] then error("collectgarbage('" .. tostring(opt) .. "') is not allowed", 2) end
-  return raw_gc(opt, ...)
-end
-local log = opts.print
-print = function(...)
-  local n, parts = select("#", ...), {}
-  for i = 1, n do parts[i] = tostring((select(i, ...))) end
-  log(table.concat(parts, "\t"))
-end
+-- load, collectgarbage and print are wrapped by SANDBOX_GLOBALS_LUA, installed on first access (see _core.lua)
+P.raw_load, P.raw_gc, P.log = load, collectgarbage, opts.print
+load, collectgarbage, print = nil, nil, nil
 if opts.deterministic then
   local now_s, rand53 = opts.now_s, opts.rand53
   local raw_next, raw_type, sort = next, type, table.sort
@@ -123,4 +115,26 @@ if opts.deterministic then
   end
 end
 return P
+"""
+
+# The wrapped load, collectgarbage and print: a part of the core (see _core.lua), installed into _G on first
+# access to one of them (most processes never call them, and each wrapper is a prototype in every state). Its
+# environment is the core's K, where load, collectgarbage and print are the originals (captured by SANDBOX_LUA).
+SANDBOX_GLOBALS_LUA = r"""
+local raw_load, raw_gc, log, error, tostring, select, concat = load, collectgarbage, print, error, tostring, select, concat
+rawset(G, "load", function(chunk, name, mode, env)
+  if mode ~= nil and mode ~= "t" then error("load: only text chunks are allowed (mode 't')", 2) end
+  if env == nil then return raw_load(chunk, name, "t") end
+  return raw_load(chunk, name, "t", env)
+end)
+local gc_ok = {collect = true, count = true, step = true, isrunning = true}
+rawset(G, "collectgarbage", function(opt, ...)
+  if opt ~= nil and not gc_ok[opt] then error("collectgarbage('" .. tostring(opt) .. "') is not allowed", 2) end
+  return raw_gc(opt, ...)
+end)
+rawset(G, "print", function(...)
+  local n, parts = select("#", ...), {}
+  for i = 1, n do parts[i] = tostring((select(i, ...))) end
+  log(concat(parts, "\t"))
+end)
 """

@@ -51,25 +51,23 @@ def _key_order(k: Any) -> tuple:
 
 
 class Values:
-    """Converter bound to one Lua state (``core`` is the table returned by ``_core.lua``)."""
+    """Converter bound to one Lua state: ``core`` is its :class:`~._runtime.Runtime` (the core's functions,
+    fetched on first use, and ``lua``)."""
 
-    def __init__(self, lua: lupa.LuaRuntime, core: Any, *, deterministic: bool = False) -> None:
-        # `core` holds the core's Lua functions as Python attributes (see Runtime). Tables are read only through
-        # Lua calls (classify, flat_map, unpack): indexing a Lua table from Python is wrong inside coroutines.
-        self._table_from = lua.table_from
-        self._classify = core.classify
-        self._flat_map = core.flat_map
-        self._unpack = core.unpack
-        self._make_pid = core.make_pid
-        self._make_error = core.make_error
-        self._empty_array = core.empty_array
+    __slots__ = ("_core", "_table_from", "_deterministic")
+
+    def __init__(self, core: Any, *, deterministic: bool = False) -> None:
+        # Tables are read only through Lua calls (classify, flat_map, unpack): indexing a Lua table from Python
+        # is wrong inside coroutines.
+        self._core = core
+        self._table_from = core.lua.table_from
         self._deterministic = deterministic
 
     def _items(self, t: Any, n: int) -> list[Any]:
         out: list[Any] = []
         for i in range(1, n + 1, 4096):
             j = min(n, i + 4095)
-            r = self._unpack(t, i, j)
+            r = self._core.unpack(t, i, j)
             if j == i:
                 out.append(r)
             else:
@@ -95,14 +93,14 @@ class Values:
             return self._table_from({self.to_lua(k, d): self.to_lua(v, d) for k, v in value.items() if v is not None})
         if isinstance(value, (list, tuple)):
             if not value:
-                return self._empty_array()
+                return self._core.empty_array()
             d = _depth + 1
             return self._table_from([self.to_lua(v, d) for v in value])
         if isinstance(value, Pid):
-            return self._make_pid(str(value).encode())
+            return self._core.make_pid(str(value).encode())
         if isinstance(value, Error):
             details = None if value.details is None else self.to_lua(value.details, _depth + 1)
-            return self._make_error(value.kind.value.encode(), value.message.encode(), value.retryable, details)
+            return self._core.make_error(value.kind.value.encode(), value.message.encode(), value.retryable, details)
         if isinstance(value, (bool, int, float)):  # subclasses (IntEnum, numpy-free floats)
             return self.to_lua(bool(value) if isinstance(value, bool) else (int(value) if isinstance(value, int) else float(value)))
         if _lua_type(value) is not None:  # already a Lua object
@@ -121,13 +119,13 @@ class Values:
             raise Error(ErrorKind.INVALID, f"a Lua {kind or t.__name__} cannot be converted to data")
         if _depth > _MAX_DEPTH:
             raise Error(ErrorKind.INVALID, f"Lua table nested deeper than {_MAX_DEPTH} levels (a cycle?)")
-        tag, *rest = self._classify(value)
+        tag, *rest = self._core.classify(value)
         d = _depth + 1
         if tag == b"array":
             return [self.from_lua(v, d) for v in self._items(value, rest[0])]
         if tag == b"map":
             out = {}
-            flat, n = self._flat_map(value)
+            flat, n = self._core.flat_map(value)
             items = self._items(flat, n)
             for i in range(0, n, 2):
                 key, v = self.from_lua(items[i], d), items[i + 1]

@@ -53,8 +53,18 @@ async def test_require_returns_the_same_module_twice(lua):
 
 
 async def test_python_callable_attributes_are_not_reachable(lua):
-    with pytest.raises(Error, match="cannot access attributes of Python objects"):
+    # module functions are Lua closures over the driver's dispatcher: no Python object to index at all
+    with pytest.raises(Error, match="attempt to index a function value"):
         await lua('local f = require("uuid").v4 return f.__globals__')
+
+
+async def test_python_object_attributes_are_refused():
+    from pidflow.lua_bindings._runtime import Runtime
+
+    rt = Runtime(max_memory=1 << 22, deterministic=False, check=None, src_poll=print, require=print)
+    rt.lua.globals().f = print
+    with pytest.raises(Exception, match="cannot access attributes of Python objects"):
+        rt.lua.execute("return f.__self__")
 
 
 async def test_memory_limit_fails_the_process(lua):
