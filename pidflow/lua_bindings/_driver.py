@@ -237,15 +237,21 @@ class LuaProcess:
         core = rt
         # a fresh event before Lua runs: anything finishing during the step (preemption points) sets this one
         self._wakeup = self.backend.new_event()
-        completions, self._completions = self._completions, []
+        completions = self._completions
+        if completions:
+            self._completions = []
         for op_id, value, err in completions:
             try:
                 core.complete(op_id, values.to_lua(value), None if err is None else values.to_lua(err))
             except Error as exc:
                 core.complete(op_id, None, values.to_lua(exc))
-        ready, self._ready_sources = self._ready_sources, []
-        for sid in sorted(ready):
-            core.source_ready(self._sources[sid].channel)
+        ready = self._ready_sources
+        if ready:
+            self._ready_sources = []
+            if len(ready) > 1:
+                ready.sort()
+            for sid in ready:
+                core.source_ready(self._sources[sid].channel)
         now = self.backend.monotonic()
         self._slice_start = time.perf_counter()
         if self._budget:

@@ -65,6 +65,11 @@ class ModuleContext:
         """``make_error(kind, message, retryable, details)`` -> a Lua error value (arguments as Lua strings)."""
         return self._process._rt.make_error
 
+    @property
+    def values(self) -> Any:
+        """The process's value converter (``to_lua``/``from_lua``), for hot paths that skip these wrappers."""
+        return self._process._rt.values
+
     def to_lua(self, value: Any) -> Any:
         return self._process._rt.values.to_lua(value)
 

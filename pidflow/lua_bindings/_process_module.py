@@ -213,7 +213,7 @@ def _messages(raw: Any, sender: Pid) -> list[Message]:
 class _ProcessModule:
     """The Python side of one process's ``process`` module: ``get(name)`` makes a member on first access."""
 
-    __slots__ = ("port", "ctx", "module", "new_message", "spawner_loaded")
+    __slots__ = ("port", "ctx", "module", "new_message", "spawner_loaded", "values_to_lua")
 
     def __init__(self, port: ProcessPort, ctx: ModuleContext) -> None:
         self.port = port
@@ -243,10 +243,12 @@ class _ProcessModule:
         return None
 
     def message_to_lua(self, message: Message) -> Any:
-        to_lua = self.ctx.to_lua
+        """Called once per received message: the one hot path of the module, so it skips the wrappers."""
         if self.new_message is None:
             self.new_message = self.ctx.load_lua(_MESSAGE_LUA, "process.message")
-        return self.new_message(to_lua(message.topic), to_lua(message.data), to_lua(message.sender))
+            self.values_to_lua = self.ctx.values.to_lua
+        to_lua = self.values_to_lua
+        return self.new_message(message.topic.encode(), to_lua(message.data), to_lua(message.sender))
 
     def event_to_lua(self, event: Event) -> Any:
         table: dict[str, Any] = {"kind": event.kind.value, "from": event.from_}

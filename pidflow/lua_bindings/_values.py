@@ -136,7 +136,20 @@ class Values:
                 out = {k: out[k] for k in sorted(out, key=_key_order)}
             return out
         if tag == b"pid":
-            return Pid.parse(rest[0].decode())
+            return _pid_of(rest[0])
         kind_, message, retryable, details = (rest + [None] * 4)[:4]
         return Error(kind_.decode(), _decode(message) if isinstance(message, bytes) else str(message),
                      retryable=retryable, details=self.from_lua(details, d))
+
+
+_PIDS: dict[bytes, Pid] = {}
+
+
+def _pid_of(text: bytes) -> Pid:
+    """PIDs cross from Lua on every reply (``msg:from()``): parse each distinct one once (bounded cache)."""
+    pid = _PIDS.get(text)
+    if pid is None:
+        if len(_PIDS) >= 4096:
+            _PIDS.clear()
+        pid = _PIDS[text] = Pid.parse(text.decode())
+    return pid
