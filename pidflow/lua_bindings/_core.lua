@@ -115,8 +115,12 @@ local function try_recv(ch)   -- -> got, value, ok
   local src = ch.src
   if not src then return K.try_recv_local(ch) end
   if not ch.closed then
-    local got, v = src_poll(src)
-    if got then return true, v, true end
+    if rawget(ch, "dry") then return false end  -- the source said it was empty; source_ready says when not (rawget: a missing key must not load the channel part through CH.__index)
+    local got, v, more = src_poll(src)
+    if got then
+      if more == false then rawset(ch, "dry", true) end
+      return true, v, true
+    end
     if v then ch.closed = true end
   end
   if ch.closed then return true, nil, false end
@@ -143,6 +147,7 @@ end
 
 -- called by the driver when a pump delivered items (or saw the end) of an external source
 function S.source_ready(ch)
+  rawset(ch, "dry", nil)
   local w = dequeue(ch.recvq)
   while w do
     local got, v, ok = try_recv(ch)
@@ -192,7 +197,10 @@ function S.start(fn, input)
 end
 
 -- step(now) -> "done", value, err | "error", errvalue, where, traceback | "terminated" | "wait", deadline|nil
-function S.step(now)
+-- step(now, ch...) first hands the channels whose sources got items to their waiting receivers (one call from
+-- Python per wakeup instead of two)
+function S.step(now, ...)
+  for i = 1, select("#", ...) do S.source_ready((select(i, ...))) end
   while true do
     while timers[1] and timers[1].deadline <= now do
       local t = tremove(timers, 1)

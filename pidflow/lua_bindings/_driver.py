@@ -54,10 +54,10 @@ _RUNNERS = _Runners()
 
 def _runner_main(job: tuple) -> None:
     while True:
-        caller, fn, arg = job
+        caller, fn, *args = job
         job = None  # type: ignore[assignment]
-        fn(arg)
-        fn = arg = None
+        fn(*args)
+        fn = args = None  # type: ignore[assignment]
         job = caller.switch(_DONE)
 
 
@@ -246,16 +246,16 @@ class LuaProcess:
             except Error as exc:
                 core.complete(op_id, None, values.to_lua(exc))
         ready = self._ready_sources
+        channels: tuple[Any, ...] = ()
         if ready:
             self._ready_sources = []
             if len(ready) > 1:
                 ready.sort()
-            for sid in ready:
-                core.source_ready(self._sources[sid].channel)
+            channels = tuple(self._sources[sid].channel for sid in ready)
         now = self.backend.monotonic()
         self._slice_start = time.perf_counter()
         if self._budget:
-            self._call_step(now)
+            self._call_step(now, channels)
             out, self._step_out = self._step_out, None
             return out
         caller = self._parent = greenlet.getcurrent()
@@ -264,7 +264,7 @@ class LuaProcess:
         self._step_out = None
         signal: Any = None
         try:
-            signal = g.switch((caller, self._call_step, now))
+            signal = g.switch((caller, self._call_step, now, channels))
             while signal is _PREEMPTED:  # let the loop run, then continue the step
                 try:
                     await self.backend.checkpoint()
@@ -282,9 +282,9 @@ class LuaProcess:
                 g.gr_context = None  # an idle runner must not keep the task's context (and the node) alive
                 _RUNNERS.idle.append(g)
 
-    def _call_step(self, now: float) -> None:
+    def _call_step(self, now: float, channels: tuple[Any, ...] = ()) -> None:
         try:
-            out = self._rt.step(now)
+            out = self._rt.step(now, *channels)
         except Exception as exc:  # lupa.LuaMemoryError at the top level, or a lupa error
             self._step_out = (b"python", exc)
             return
@@ -461,7 +461,12 @@ class LuaProcess:
                 s.closed = True
                 s.waiting = False
                 return False, True
-            return True, s.convert(item)
+            if s.source:  # more queued: Lua polls again on its next receive
+                return True, s.convert(item)
+            # Drained: Lua parks its next receive without asking (the put that refills it wakes the channel),
+            # one Python call less per message.
+            s.waiting = not s.closed
+            return True, s.convert(item), False
         if s.buffer:
             return True, s.convert(s.buffer.popleft())
         if s.closed:

@@ -20,6 +20,7 @@ from .._events import Event, Message
 from .._pid import Pid
 from ..errors import Error, ErrorKind
 from ._durations import parse_duration
+from ._values import pid_of
 from ._modules import ModuleContext, register_module
 
 
@@ -76,6 +77,15 @@ class ProcessPort(abc.ABC):
     @abc.abstractmethod
     def set_options(self, options: Mapping[str, Any]) -> None: ...
 
+
+_SEND_LUA = r"""
+local send = ...
+local type, tostring, getmetatable = type, tostring, getmetatable
+return function(pid, topic, data)
+  if type(pid) == "table" and getmetatable(pid) == "pid" then pid = tostring(pid) end
+  return send(pid, topic, data)
+end
+"""
 
 _PROCESS_LUA = r"""
 local get = ...
@@ -184,7 +194,7 @@ def _pid(value: Any, what: str = "pid") -> Pid:
     if isinstance(value, Pid):
         return value
     if isinstance(value, str):
-        return Pid.parse(value)
+        return pid_of(value)
     raise Error(ErrorKind.INVALID, f"{what} must be a pid, got {type(value).__name__}")
 
 
@@ -232,7 +242,10 @@ class _ProcessModule:
             return True
         if name in ("inbox", "events"):
             return ctx.function(self.inbox if name == "inbox" else self.events, raw=True)
-        if name in ("send", "listen", "set_options"):
+        if name == "send":
+            # A PID crosses as its string (no per-message table inspection from Python; parsed once, cached).
+            return ctx.load_lua(_SEND_LUA, "process.send", ctx.function(self.send))
+        if name in ("listen", "set_options"):
             return ctx.function(getattr(self, name))
         if name in ("monitor", "unmonitor", "link", "unlink", "terminate", "cancel"):
             return ctx.blocking(getattr(self, name))

@@ -54,7 +54,7 @@ class Values:
     """Converter bound to one Lua state: ``core`` is its :class:`~._runtime.Runtime` (the core's functions,
     fetched on first use, and ``lua``)."""
 
-    __slots__ = ("_core", "_table_from", "_deterministic")
+    __slots__ = ("_core", "_table_from", "_deterministic", "_pids")
 
     def __init__(self, core: Any, *, deterministic: bool = False) -> None:
         # Tables are read only through Lua calls (classify, flat_map, unpack): indexing a Lua table from Python
@@ -62,6 +62,8 @@ class Values:
         self._core = core
         self._table_from = core.lua.table_from
         self._deterministic = deterministic
+        # Lua pid objects of the PIDs this process saw last (senders it replies to): made once, not per message.
+        self._pids: dict[Pid, Any] | None = None
 
     def _items(self, t: Any, n: int) -> list[Any]:
         out: list[Any] = []
@@ -97,7 +99,15 @@ class Values:
             d = _depth + 1
             return self._table_from([self.to_lua(v, d) for v in value])
         if isinstance(value, Pid):
-            return self._core.make_pid(str(value).encode())
+            pids = self._pids
+            if pids is None:
+                pids = self._pids = {}
+            lua_pid = pids.get(value)
+            if lua_pid is None:
+                if len(pids) >= 64:
+                    pids.clear()
+                lua_pid = pids[value] = self._core.make_pid(str(value).encode())
+            return lua_pid
         if isinstance(value, Error):
             details = None if value.details is None else self.to_lua(value.details, _depth + 1)
             return self._core.make_error(value.kind.value.encode(), value.message.encode(), value.retryable, details)
@@ -136,20 +146,20 @@ class Values:
                 out = {k: out[k] for k in sorted(out, key=_key_order)}
             return out
         if tag == b"pid":
-            return _pid_of(rest[0])
+            return pid_of(rest[0])
         kind_, message, retryable, details = (rest + [None] * 4)[:4]
         return Error(kind_.decode(), _decode(message) if isinstance(message, bytes) else str(message),
                      retryable=retryable, details=self.from_lua(details, d))
 
 
-_PIDS: dict[bytes, Pid] = {}
+_PIDS: dict[bytes | str, Pid] = {}
 
 
-def _pid_of(text: bytes) -> Pid:
+def pid_of(text: bytes | str) -> Pid:
     """PIDs cross from Lua on every reply (``msg:from()``): parse each distinct one once (bounded cache)."""
     pid = _PIDS.get(text)
     if pid is None:
         if len(_PIDS) >= 4096:
             _PIDS.clear()
-        pid = _PIDS[text] = Pid.parse(text.decode())
+        pid = _PIDS[text] = Pid.parse(text.decode() if isinstance(text, bytes) else text)
     return pid
