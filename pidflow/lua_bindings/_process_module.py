@@ -264,13 +264,11 @@ class _ProcessModule:
         return self.new_message(message.topic.encode(), to_lua(message.data), to_lua(message.sender))
 
     def event_to_lua(self, event: Event) -> Any:
-        table: dict[str, Any] = {"kind": event.kind.value, "from": event.from_}
-        if event.result is not None:
-            table["result"] = {"value": event.result.value, "error": event.result.error}
-        if event.reason is not None:
-            table["reason"] = event.reason
+        """The wire form is the Lua form (kind, from, result{value, error}, reason), but for the deadline:
+        Lua durations are milliseconds."""
+        table = event.to_wire()
         if event.deadline is not None:
-            table["deadline"] = event.deadline * 1000.0  # Lua durations are milliseconds
+            table["deadline"] = event.deadline * 1000.0
         return self.ctx.to_lua(table)
 
     def inbox(self) -> Any:
