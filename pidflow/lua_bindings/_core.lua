@@ -94,7 +94,7 @@ local CH = {__name = "channel"}
 CH.__index = CH
 S.CHANNEL_MT, K.CH = CH, CH
 setmetatable(CH, {__index = function(_, k) need("channel") return rawget(CH, k) end})
-local src_poll = P.src_poll   -- src_poll(id) -> true, value | false, closed
+local src_poll = P.src_poll   -- src_poll(id) -> true, more, value... | false, closed
 
 -- a waiter is {task=, sel=, ch=, value=}; a select shares one `sel` among its waiters
 local function dequeue(q)
@@ -116,12 +116,14 @@ local function try_recv(ch)   -- -> got, value, ok
   if not src then return K.try_recv_local(ch) end
   if not ch.closed then
     if rawget(ch, "dry") then return false end  -- the source said it was empty; source_ready says when not (rawget: a missing key must not load the channel part through CH.__index)
-    local got, v, more = src_poll(src)
+    local got, more, v, b, c = src_poll(src)
     if got then
       if more == false then rawset(ch, "dry", true) end
+      local make = rawget(ch, "make")
+      if make then v = make(v, b, c) end   -- built here: no call back into Lua from inside src_poll
       return true, v, true
     end
-    if v then ch.closed = true end
+    if more then ch.closed = true end
   end
   if ch.closed then return true, nil, false end
   return false
@@ -129,12 +131,22 @@ end
 K.dequeue, K.wake_receiver, K.try_recv = dequeue, wake_receiver, try_recv
 
 -- new_channel(cap) is channel.new (the channel part); new_channel(0, src) a receive-only source channel
-function S.new_channel(cap, src)
+-- lazy(loader): a function that asks loader() for its implementation on first call (a per-message
+-- constructor that an idle process never needs, without loading its chunk up front)
+function S.lazy(loader)
+  local f
+  return function(a, b, c)
+    if not f then f = loader() end
+    return f(a, b, c)
+  end
+end
+
+function S.new_channel(cap, src, make)
   if src == nil then
     need("channel")
     return K.new_local_channel(cap)
   end
-  return setmetatable({cap = 0, count = 0, recvq = {}, closed = false, src = src}, CH)
+  return setmetatable({cap = 0, count = 0, recvq = {}, closed = false, src = src, make = make}, CH)
 end
 
 function CH:receive()

@@ -75,7 +75,8 @@ class _Source:
     :class:`pidflow.actors.Mailbox`) is polled with ``receive_nowait`` and calls back on every put, so it needs
     no helper task; any other source gets a pump task that moves its items into ``buffer``."""
 
-    __slots__ = ("source", "convert", "buffer", "pumping", "closed", "channel", "observed", "waiting", "owner", "sid")
+    __slots__ = ("source", "convert", "buffer", "pumping", "closed", "channel", "observed", "waiting", "owner", "sid",
+                 "parts")
 
     def __init__(self, source: Any, convert: Callable[[Any], Any], channel: Any, observed: bool) -> None:
         self.source = source
@@ -88,6 +89,7 @@ class _Source:
         self.waiting = False  # observed only: Lua found it empty, so the next put must wake the driver
         self.owner: LuaProcess | None = None  # observed only: the process to wake (on_put), and our id there
         self.sid = 0
+        self.parts = False  # convert returns the arguments of the channel's Lua `make` (see source_channel)
 
     def on_put(self) -> None:
         """The observed source's callback (a bound method: cheaper than a closure per source)."""
@@ -216,10 +218,16 @@ class LuaProcess:
                 first = False
                 self._rt.collect()
             if deadline is None and not (self._ops or self._completions or self._ready_sources
-                                         or any(s.pumping or s.waiting for s in self._sources.values())):
+                                         or self._a_source_can_wake()):
                 raise Error(ErrorKind.INTERNAL, f"deadlock in {self.entry_id}: every coroutine is blocked "
                             "and nothing can wake one (a channel nobody sends to?)", retryable=False)
             await self.backend.wait(self._wakeup, deadline)
+
+    def _a_source_can_wake(self) -> bool:
+        for s in self._sources.values():  # a loop, not any(<genexpr>): this runs on every wait
+            if s.pumping or s.waiting:
+                return True
+        return False
 
     def terminate(self) -> None:
         """Stop the process at its next instruction-hook call or wakeup; :meth:`run` raises TERMINATED."""
@@ -425,14 +433,15 @@ class LuaProcess:
         self._tg.start_soon(runner)
         return op_id
 
-    def _source_channel(self, source: Any, convert: Callable[[Any], Any] | None) -> Any:
+    def _source_channel(self, source: Any, convert: Callable[[Any], Any] | None, make: Any = None) -> Any:
         s = self._find_source(source)
         if s is not None:
             return s.channel
         sid = len(self._sources) + 1
-        channel = self._rt.new_channel(0, sid)
+        channel = self._rt.new_channel(0, sid, make)
         observed = callable(getattr(source, "observe", None))
         s = self._sources[sid] = _Source(source, convert or self._rt.values.to_lua, channel, observed)
+        s.parts = make is not None
         if observed:
             s.owner, s.sid = self, sid
             source.observe(s.on_put)
@@ -461,14 +470,15 @@ class LuaProcess:
                 s.closed = True
                 s.waiting = False
                 return False, True
-            if s.source:  # more queued: Lua polls again on its next receive
-                return True, s.convert(item)
             # Drained: Lua parks its next receive without asking (the put that refills it wakes the channel),
             # one Python call less per message.
-            s.waiting = not s.closed
-            return True, s.convert(item), False
+            more = bool(s.source)
+            if not more:
+                s.waiting = not s.closed
+            return (True, more, *s.convert(item)) if s.parts else (True, more, s.convert(item))
         if s.buffer:
-            return True, s.convert(s.buffer.popleft())
+            item = s.buffer.popleft()
+            return (True, True, *s.convert(item)) if s.parts else (True, True, s.convert(item))
         if s.closed:
             return False, True
         if not s.pumping:
@@ -480,7 +490,7 @@ class LuaProcess:
                 s.closed = True
                 return False, True
             else:
-                return True, s.convert(item)
+                return (True, True, *s.convert(item)) if s.parts else (True, True, s.convert(item))
         return False, False
 
     def _start_pump(self, sid: int, s: _Source) -> None:

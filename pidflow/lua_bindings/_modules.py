@@ -88,12 +88,20 @@ class ModuleContext:
         blocking call (``funcs.call``, ``process.exec``, signals from workflows ...)."""
         return self._process._blocking(async_fn)
 
-    def source_channel(self, source: Any, convert: Callable[[Any], Any] | None = None) -> Any:
+    def source_channel(self, source: Any, convert: Callable[[Any], Any] | None = None, make: Any = None) -> Any:
         """A receive-only Lua channel over an external source (``receive_nowait()`` raising ``trio.WouldBlock``
         when empty and ``trio.EndOfChannel`` when closed; ``async receive()``). Works with ``receive`` and in
         ``channel.select``; order is preserved and nothing taken from the source is lost while the process runs.
-        ``convert(item)`` makes the Lua value (default: the value rules). One channel per source object."""
-        return self._process._source_channel(source, convert)
+        ``convert(item)`` makes the Lua value (default: the value rules). One channel per source object.
+
+        With ``make`` (a Lua function), ``convert`` returns a tuple of up to three Lua values and the channel
+        hands ``make(...)`` to the receiver: the object is built in Lua, without a call back into Lua from
+        inside the poll (the per-message hot path of ``process.inbox()``)."""
+        return self._process._source_channel(source, convert, make)
+
+    def core_lazy(self, loader: Any) -> Any:
+        """A Lua function that gets its implementation from the Lua function ``loader`` on its first call."""
+        return self._process._rt.lazy(loader)
 
     def table(self, **fields: Any) -> Any:
         """A Lua table of already-Lua values (functions made with :meth:`function`, :meth:`blocking` ...)."""

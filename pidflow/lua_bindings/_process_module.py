@@ -244,7 +244,7 @@ class _ProcessModule:
             return ctx.function(self.inbox if name == "inbox" else self.events, raw=True)
         if name == "send":
             # A PID crosses as its string (no per-message table inspection from Python; parsed once, cached).
-            return ctx.load_lua(_SEND_LUA, "process.send", ctx.function(self.send))
+            return ctx.load_lua(_SEND_LUA, "process.send", ctx.function(self.send_raw, raw=True))
         if name in ("listen", "set_options"):
             return ctx.function(getattr(self, name))
         if name in ("monitor", "unmonitor", "link", "unlink", "terminate", "cancel"):
@@ -255,13 +255,21 @@ class _ProcessModule:
             return ctx.to_lua({"EXIT": "EXIT", "LINK_DOWN": "LINK_DOWN", "CANCEL": "CANCEL"})
         return None
 
-    def message_to_lua(self, message: Message) -> Any:
-        """Called once per received message: the one hot path of the module, so it skips the wrappers."""
-        if self.new_message is None:
-            self.new_message = self.ctx.load_lua(_MESSAGE_LUA, "process.message")
-            self.values_to_lua = self.ctx.values.to_lua
+    def message_parts(self, message: Message) -> tuple[Any, Any, Any]:
+        """Called once per received message (the module's one hot path, so no wrappers): the arguments of the
+        Lua message constructor, which the channel calls itself (see ``ModuleContext.source_channel``)."""
         to_lua = self.values_to_lua
-        return self.new_message(message.topic.encode(), to_lua(message.data), to_lua(message.sender))
+        return message.topic.encode(), to_lua(message.data), to_lua(message.sender)
+
+    def message_maker(self) -> Any:
+        """The Lua message constructor, loaded on the first message (an idle process never pays for it)."""
+        if self.new_message is None:
+            self.new_message = self.ctx.core_lazy(self.ctx.function(self._load_message_lua, raw=True))
+            self.values_to_lua = self.ctx.values.to_lua
+        return self.new_message
+
+    def _load_message_lua(self) -> Any:
+        return self.ctx.load_lua(_MESSAGE_LUA, "process.message")
 
     def event_to_lua(self, event: Event) -> Any:
         """The wire form is the Lua form (kind, from, result{value, error}, reason), but for the deadline:
@@ -272,7 +280,7 @@ class _ProcessModule:
         return self.ctx.to_lua(table)
 
     def inbox(self) -> Any:
-        return self.ctx.source_channel(self.port.inbox(), self.message_to_lua)
+        return self.ctx.source_channel(self.port.inbox(), self.message_parts, self.message_maker())
 
     def events(self) -> Any:
         return self.ctx.source_channel(self.port.events(), self.event_to_lua)
@@ -281,13 +289,28 @@ class _ProcessModule:
         if not isinstance(topic, str) or not topic:
             raise Error(ErrorKind.INVALID, f"listen expects a topic string, got {topic!r}")
         whole = isinstance(opts, dict) and opts.get("message") is True
-        return self.ctx.source_channel(self.port.listen(topic, whole), self.message_to_lua if whole else None)
+        if whole:
+            return self.ctx.source_channel(self.port.listen(topic, True), self.message_parts, self.message_maker())
+        return self.ctx.source_channel(self.port.listen(topic, False))
 
     def send(self, pid: Any, topic: Any, data: Any = None) -> bool:
         if not isinstance(topic, str) or not topic:
             raise Error(ErrorKind.INVALID, f"send expects a topic string, got {topic!r}")
         self.port.send(_pid(pid), topic, data)
         return True
+
+    def send_raw(self, pid: Any, topic: Any = None, data: Any = None) -> bool:
+        """``send`` on raw Lua values (the hot path: a reply per message): PID strings and topics are bytes
+        here, scalars need no conversion, and only a table payload goes through the value rules."""
+        values = self.ctx.values
+        if type(pid) is bytes:
+            pid = pid_of(pid)
+        else:
+            pid = values.from_lua(pid)
+        topic = values.from_lua(topic)
+        if type(data) is not int and type(data) is not float and data is not None and type(data) is not bool:
+            data = values.from_lua(data)
+        return self.send(pid, topic, data)
 
     def set_options(self, options: Any) -> bool:
         if not isinstance(options, dict):

@@ -73,7 +73,7 @@ def _part_bytecode(name: bytes) -> bytes:
 #: the core itself).
 _EXPORTS: dict[str, bytes | None] = {
     "start": None, "step": None, "source_ready": None, "new_channel": None, "pyfn": None, "main": None,
-    "tostring": None, "complete": b"blocking", "pyblocking": b"blocking", "make_error": b"values",
+    "tostring": None, "lazy": None, "complete": b"blocking", "pyblocking": b"blocking", "make_error": b"values",
     "make_pid": b"values", "empty_array": b"values", "classify": b"values", "flat_map": b"values",
     "unpack": b"values",
 }
