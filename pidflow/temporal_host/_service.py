@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 ADDRESS_ENV = "PIDFLOW_TEMPORAL_ADDRESS"
 # Search attributes the embedded server knows from the start (the workflow spec's examples use them).
 DEFAULT_SEARCH_ATTRIBUTES = {"status": "Keyword", "customer_id": "Keyword", "order_total": "Double"}
-# The dev server hands out new tasks at most 20 times a second by default, so a workflow that goes one step at a
-# time waits up to 50 ms per step (a message from a workflow to a local process is such a step). A dev server
-# serves one developer: let it hand tasks out as fast as they come.
-DEV_DYNAMIC_CONFIG = {"history.transferProcessorMaxPollRPS": 10_000}
+# A dev server serves one developer, so it should answer at once. By default it hands out new tasks at most 20
+# times a second (a workflow going one step at a time, such as a message from a workflow to a local process,
+# waits up to 50 ms per step) and lets timers fire up to a second late (measured: a 10 ms sleep took ~1 s).
+DEV_DYNAMIC_CONFIG = {"history.transferProcessorMaxPollRPS": 10_000, "history.timerProcessorMaxTimeShift": "10ms"}
 
 
 def node_task_queue(node_name: str) -> str:
