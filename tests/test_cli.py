@@ -63,13 +63,6 @@ def test_bad_input_json_exits_1():
     assert "--input is not valid JSON" in done.stderr
 
 
-def test_check_accepts_the_example_apps():
-    for app in ("examples/lua_processes", "examples/local_pipeline"):
-        done = pidflow("check", app)
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == f"{app}: ok"
-
-
 def _broken_app(tmp_path: Path) -> Path:
     (tmp_path / "ok.lua").write_text("return {main = function() return 1 end}\n")
     (tmp_path / "bad.lua").write_text("return {main = function()\n  local x = \nend}\n")
@@ -148,3 +141,30 @@ def test_dev_runs_a_temporal_server_that_answers_until_interrupted(tmp_path):
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=30)
     assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").iterdir() if p.is_dir()))
+def test_every_example_app_passes_check(example):
+    done = pidflow("check", f"examples/{example}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"examples/{example}: ok"
+
+
+def test_local_pipeline_example_runs():
+    done = pidflow("run", "examples/local_pipeline", "--entry", "app:main", "--input", '{"workers": 2}')
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"squares": [1, 4, 9, 16, 25, 36, 49, 64, 81], "workers_exited": 2}
+
+
+def test_the_readme_order_saga_ships_one_order_and_compensates_the_other(temporal_address, tmp_path):
+    import os
+
+    env = {**os.environ, "PIDFLOW_TEMPORAL_ADDRESS": temporal_address, "PIDFLOW_STATE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "pidflow.cli", "run", "examples/orders", "--entry", "app:main"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["A-1"]["status"] == "completed" and result["A-1"]["tracking"].startswith("TRK-")
+    assert result["B-2"] == {"status": "failed", "step": "shipping", "compensated": 2,
+                             "error": "NOT_FOUND: no route to 'nowhere'"}
+    assert "compensation: refunded" in done.stderr

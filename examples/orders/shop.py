@@ -1,6 +1,10 @@
-"""Python activities of the order example (function.py entries): inventory and payments."""
+"""Python activities of the order example (function.py entries): inventory and payments.
+
+They report compensations on stderr: stdout is the result line of `pidflow run --entry`.
+"""
 
 import itertools
+import sys
 
 import pidflow
 
@@ -14,7 +18,7 @@ def reserve_inventory(items):
 
 
 def release_inventory(reservation_id):
-    print(f"  compensation: released {reservation_id}", flush=True)
+    print(f"  compensation: released {reservation_id}", file=sys.stderr, flush=True)
     return {"released": reservation_id}
 
 
@@ -25,5 +29,5 @@ def charge_payment(request):
 
 
 def refund_payment(payment_id):
-    print(f"  compensation: refunded {payment_id}", flush=True)
+    print(f"  compensation: refunded {payment_id}", file=sys.stderr, flush=True)
     return {"refunded": payment_id}
