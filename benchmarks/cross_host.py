@@ -188,7 +188,7 @@ def main() -> None:
     print(f"server: temporal dev server (in memory, {server}); native: unsandboxed, pidflow msgpack converter; "
           f"medians over {args.rounds} round trips, best of {args.repeats}")
     print(f"native_rtt_ms: {min(native) * 1000:.2f}  (client signal -> workflow -> activity -> client)")
-    print(f"pidflow_rtt_ms: {min(ours) * 1000:.2f}  (local process -> Lua workflow -> node-queue activity -> local)")
+    print(f"pidflow_rtt_ms: {min(ours) * 1000:.2f}  (local process -> Lua workflow -> local activity on the worker's node -> local)")
     print(f"cross_host_rtt_ratio_vs_native: {min(ours) / min(native):.2f}")
     print(f"local_restart_us: {restart * 1e6:.0f}")
 

@@ -15,11 +15,13 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from .._events import Event, Message
 from .._pid import Pid
 from ..errors import Error
+from . import _signals as signals
 from ._failures import to_application_error, to_error
 from ._workflow import WorkerConfig, register_config
-from ._workflow_port import AWAIT_EXIT, CALL, IS_RUNNING, TERMINATE
+from ._workflow_port import AWAIT_EXIT, CALL, DELIVER_HERE, IS_RUNNING, TERMINATE
 
 if TYPE_CHECKING:
     from ._host import TemporalHost
@@ -87,7 +89,22 @@ def _activities(host: "TemporalHost") -> list[Any]:
             raise
         return description.status == WorkflowExecutionStatus.RUNNING
 
-    return [call, await_exit, terminate, is_running]
+    @activity.defn(name=DELIVER_HERE)
+    async def deliver_here(pid: Pid, signal: str, wire: dict[str, Any]) -> bool:
+        """Deliver to a local PID if it belongs to this node (False: it lives on another node)."""
+        if pid.node != node.name:
+            return False
+
+        async def go() -> None:
+            if signal == signals.MESSAGE:
+                node.send(pid, Message.from_wire(wire))
+            else:
+                node.post_event(pid, Event.from_wire(wire))
+
+        await aio.run_trio(go)
+        return True
+
+    return [call, await_exit, terminate, is_running, deliver_here]
 
 
 def worker_config(host: "TemporalHost") -> WorkerConfig:

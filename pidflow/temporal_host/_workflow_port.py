@@ -39,6 +39,11 @@ CALL = "pidflow.call"
 AWAIT_EXIT = "pidflow.await_exit"
 TERMINATE = "pidflow.terminate"
 IS_RUNNING = "pidflow.is_running"
+DELIVER_HERE = "pidflow.deliver_here"
+# Old runs delivered every message to a local PID through the node's task queue; runs that recorded this
+# patch first try the worker's own node (see WorkflowPort._deliver).
+_DELIVER_HERE_PATCH = "pidflow.deliver-here"
+_LOCAL_TIMEOUT = datetime.timedelta(seconds=10)
 
 # funcs.call defaults: bounded retries, so that an error reaches the Lua code as `nil, err` (Temporal's own
 # default retries forever). Non-retryable errors (retryable=false) are never retried.
@@ -193,13 +198,19 @@ class WorkflowPort(ProcessPort):
         return not self._outbox
 
     async def _deliver(self, pid: Pid, signal: str, wire: Any) -> None:
-        if pid.node is not None:
-            if signal == signals.MESSAGE:
-                await self._node_op(pid, nodeq.DELIVER, pid, wire)
-            else:
-                await self._node_op(pid, nodeq.EVENT, pid, wire)
-        else:
+        """A message or event for ``pid``. For a local PID, a local activity first tries the node that runs this
+        workflow task (the common single-node case: no task matching, well under a millisecond); only when the
+        PID lives elsewhere does it travel as an activity on its node's task queue. The local activity's answer
+        is recorded in history, so replay takes the same path whichever node replays."""
+        if pid.node is None:
             await workflow.get_external_workflow_handle(pid.id).signal(signal, wire)
+            return
+        if workflow.patched(_DELIVER_HERE_PATCH):
+            delivered = await workflow.execute_local_activity(
+                DELIVER_HERE, args=[pid, signal, wire], start_to_close_timeout=_LOCAL_TIMEOUT, retry_policy=_OP_RETRY)
+            if delivered:
+                return
+        await self._node_op(pid, nodeq.DELIVER if signal == signals.MESSAGE else nodeq.EVENT, pid, wire)
 
     async def _node_op(self, pid: Pid, activity: str, *args: Any) -> Any:
         """An operation on a local PID: an activity on its node's task queue."""
