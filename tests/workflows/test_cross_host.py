@@ -127,3 +127,27 @@ async def test_clean_node_stop_gives_watching_workflows_exit_with_unavailable(ma
 async def _has_monitor(node, pid) -> bool:
     proc = node.hosts[pid.host].lookup(pid)
     return proc is not None and bool(proc._watchers)
+
+
+async def test_workflow_reaches_a_local_process_of_another_node_through_that_nodes_task_queue(make_app, tmp_path):
+    import yaml
+
+    path = app(make_app)
+    # Node B runs a worker for another task queue only: the workflow's tasks run on node A, so its message to
+    # B's process cannot be delivered where the workflow runs and must travel on B's node task queue.
+    other = yaml.safe_load(path.read_text())
+    for entry in other["entries"]:
+        if entry.get("kind") == "temporal.worker":
+            entry["task_queue"] = entry["task_queue"] + "-b"
+    other_path = tmp_path / "b" / "app.yaml"
+    other_path.parent.mkdir()
+    other_path.write_text(yaml.safe_dump(other))
+    (other_path.parent / "functions.py").write_text((path.parent / "functions.py").read_text())
+    async with pidflow.open_node(path, name="node-a") as a, pidflow.open_node(other_path, name="node-b") as b:
+        local = await b.process.spawn_monitored(replier)
+        assert local.node == "node-b"
+        with trio.fail_after(60):
+            result = await a.process.exec("app:echo", "app:worker", {"target": local})
+            exit_event = await b.process.events().receive()
+    assert result["topic"] == "reply" and result["from_local"] is True
+    assert exit_event.result.value.host == "app:worker"
