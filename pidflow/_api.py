@@ -82,7 +82,8 @@ class Spawner:
             raise Error(ErrorKind.INVALID, f"with_context takes a table, got {type(values).__name__}")
         return attrs.evolve(self, context={**self.context, **values})
 
-    def _request(self, entry: Any, input: Any, *, monitor: bool = False, link: bool = False) -> SpawnRequest:
+    def request(self, entry: Any, input: Any, *, monitor: bool = False, link: bool = False) -> SpawnRequest:
+        """The spawn request this spawner makes (the caller's context merged under its own)."""
         context = {**self.api.context, **self.context}
         return SpawnRequest(entry=entry, input=input, options=dict(self.options), name=self.name,
                             messages=self.messages, context=context, parent=self.api.pid(),
@@ -90,19 +91,19 @@ class Spawner:
 
     async def spawn(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
         """Start ``entry`` on ``host`` (default: the node's default local host) and return its PID."""
-        return await self.api.node.spawn(self._request(entry, input), host)
+        return await self.api.node.spawn(self.request(entry, input), host)
 
     async def spawn_monitored(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
         """Start and monitor atomically: the caller gets EXIT even if the child ends at once."""
-        return await self.api.node.spawn(self._request(entry, input, monitor=True), host)
+        return await self.api.node.spawn(self.request(entry, input, monitor=True), host)
 
     async def spawn_linked(self, entry: Any, host: str | None = None, input: Any = None) -> Pid:
         """Start and link atomically."""
-        return await self.api.node.spawn(self._request(entry, input, link=True), host)
+        return await self.api.node.spawn(self.request(entry, input, link=True), host)
 
     async def exec(self, entry: Any, host: str | None = None, input: Any = None) -> Any:
         """Run to the end and return its value; its error is raised. Other events stay queued for the caller."""
-        return await self.api.node.exec(self._request(entry, input, monitor=True), host)
+        return await self.api.node.exec(self.request(entry, input, monitor=True), host)
 
 
 class ProcessAPI:

@@ -21,10 +21,21 @@ import attrs
 
 from ._events import Event, Message
 from ._pid import Pid
-from .errors import Error
+from .errors import Error, ErrorKind
 
 if TYPE_CHECKING:
     from .node import Node
+
+
+def noproc(pid: Pid) -> Error:
+    """The reason a monitor or link of a process that is not running gets at once (Erlang's ``noproc``)."""
+    return Error(ErrorKind.NOT_FOUND, f"no such process {pid}", details={"reason": "noproc"})
+
+
+def linked_failure(sender: Pid, reason: Error) -> Error:
+    """The reason a process that does not trap links ends with when ``sender``, linked to it, failed."""
+    return Error(reason.kind, f"linked process {sender} failed: {reason.message}", retryable=reason.retryable,
+                 details={"linked": str(sender)})
 
 
 @attrs.frozen(kw_only=True)

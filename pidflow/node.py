@@ -21,7 +21,7 @@ import trio
 from . import entries as entries_mod
 from ._api import ProcessAPI, call_context, current_context
 from ._events import Event, EventKind, ExitResult, Message
-from ._host import Host, SpawnRequest
+from ._host import Host, SpawnRequest, noproc
 from ._pid import Pid
 from .actors import LocalHost, Process
 from .entries import Entry, Registry
@@ -292,10 +292,10 @@ class Node:
         if target == watcher.pid:
             raise Error(ErrorKind.INVALID, "can't link to self")
         if not await self.route(target).link(watcher.pid, target):
-            noproc = Error(ErrorKind.NOT_FOUND, f"no such process {target}", details={"reason": "noproc"})
+            reason = noproc(target)
             if not watcher.trap_links:
-                raise noproc
-            self.post_event(watcher.pid, Event.link_down(target, noproc))
+                raise reason
+            self.post_event(watcher.pid, Event.link_down(target, reason))
             return
         watcher.links.add(target)
 

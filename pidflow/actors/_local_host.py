@@ -15,7 +15,7 @@ import trio
 
 from .._events import Event, ExitResult, Message
 from .._nursery import serve_nursery
-from .._host import Host, SpawnRequest
+from .._host import Host, SpawnRequest, linked_failure, noproc
 from .._pid import Pid
 from ..errors import Error, ErrorKind
 from ._process import Process
@@ -218,8 +218,7 @@ class LocalHost(Host):
         if proc.trap_links:
             proc.events.put(Event.link_down(sender, reason))
         else:
-            self._kill(proc, Error(reason.kind, f"linked process {sender} failed: {reason.message}",
-                                   retryable=reason.retryable, details={"linked": str(sender)}))
+            self._kill(proc, linked_failure(sender, reason))
 
     def forget_link(self, pid: Pid, other: Pid) -> None:
         proc = self.lookup(pid)
@@ -230,7 +229,7 @@ class LocalHost(Host):
     async def monitor(self, watcher: Pid, target: Pid) -> None:
         proc = self.lookup(target)
         if proc is None:
-            self.node.post_event(watcher, Event.exit(target, ExitResult(None, _noproc(target))))
+            self.node.post_event(watcher, Event.exit(target, ExitResult(None, noproc(target))))
         else:
             proc.watchers.add(watcher)
 
@@ -261,6 +260,3 @@ def _bind_api() -> None:
 ProcessAPI: Any = None
 _current_process: Any = None
 
-
-def _noproc(pid: Pid) -> Error:
-    return Error(ErrorKind.NOT_FOUND, f"no such process {pid}", details={"reason": "noproc"})

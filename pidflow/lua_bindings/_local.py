@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
-from .._api import current
+from .._api import Spawner, current
 from .._events import Message
 from .._host import SpawnRequest
 from .._pid import Pid
@@ -44,9 +44,8 @@ class LocalPort(ProcessPort):
 
     def _request(self, entry: str, input: Any, options: Mapping[str, Any], name: str | None,
                  messages: list[Message], context: Mapping[str, Any], monitor: bool, link: bool) -> SpawnRequest:
-        return SpawnRequest(entry=entry, input=input, options=dict(options), name=name, messages=tuple(messages),
-                            context={**self.api.context, **context}, parent=self.api.pid(), monitor=monitor,
-                            link=link)
+        spawner = Spawner(self.api, dict(options), name, tuple(messages), dict(context))
+        return spawner.request(entry, input, monitor=monitor, link=link)
 
     async def spawn(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
                     name: str | None, messages: list[Message], context: Mapping[str, Any],

@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 from .. import codec
 from .._events import Event, ExitResult, Message
 from .._nursery import serve_nursery
-from .._host import Host, SpawnRequest
+from .._host import Host, SpawnRequest, noproc
 from .._pid import Pid
 from ..entries import Entry, qualify
 from ..errors import Error, ErrorKind
@@ -203,7 +203,7 @@ class TemporalHost(Host):
             return ExitResult(None, exc)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                return ExitResult(None, _noproc(pid))
+                return ExitResult(None, noproc(pid))
             return ExitResult(None, to_error(exc))
         except Exception as exc:
             return ExitResult(None, to_error(exc))
@@ -324,6 +324,3 @@ def _next_batch(queue: deque[tuple[str, list[Any]]]) -> tuple[str, list[Any], in
         batch.append(queued_args[0])
         size += len(codec.encode(queued_args[0]))
     return signals.MESSAGES, [batch], len(batch)
-
-def _noproc(pid: Pid) -> Error:
-    return Error(ErrorKind.NOT_FOUND, f"no such process {pid}", details={"reason": "noproc"})

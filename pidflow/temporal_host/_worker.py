@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from .._events import Event, Message
+from .._host import noproc
 from .._pid import Pid
 from ..errors import Error
 from . import _signals as signals
@@ -60,9 +61,7 @@ def _activities(host: "TemporalHost") -> list[Any]:
             return {"value": return_value, "error": None}
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                from ._host import _noproc
-
-                return {"value": None, "error": _noproc(pid)}
+                return {"value": None, "error": noproc(pid)}
             raise
         except Exception as exc:  # the workflow failed, was terminated, timed out...
             return {"value": None, "error": to_error(exc)}

@@ -21,6 +21,7 @@ from temporalio import common, exceptions, workflow
 
 from .. import codec
 from .._events import Event, ExitResult, Message
+from .._host import noproc
 from .._pid import Pid
 from ..entries import Entry, qualify
 from ..errors import Error, ErrorKind
@@ -349,10 +350,10 @@ class WorkflowPort(ProcessPort):
                 await workflow.get_external_workflow_handle(pid.id).signal(signals.LINK, {"from": self.state.pid})
                 self._watch(pid, "link")
         if not alive:
-            noproc = Error(ErrorKind.NOT_FOUND, f"no such process {pid}", details={"reason": "noproc"})
+            reason = noproc(pid)
             if not self.state.proc.trap_links:
-                raise noproc
-            self.state.proc.events.put(Event.link_down(pid, noproc))
+                raise reason
+            self.state.proc.events.put(Event.link_down(pid, reason))
             return
         self.state.proc.links.add(pid)
 

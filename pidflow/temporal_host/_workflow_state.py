@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from temporalio import workflow
 
 from .._events import Event, EventKind, Message
+from .._host import linked_failure
 from .._pid import Pid
 from ..actors import Mailbox, Process
 from ..errors import Error, ErrorKind
@@ -86,8 +87,7 @@ class WorkflowProcess:
         if proc.trap_links:
             proc.events.put(Event.link_down(sender, reason))
         elif self.killed_by is None:
-            self.killed_by = Error(reason.kind, f"linked process {sender} failed: {reason.message}",
-                                   retryable=reason.retryable, details={"linked": str(sender)})
+            self.killed_by = linked_failure(sender, reason)
             if self.on_killed is not None:
                 self.on_killed()
 
