@@ -49,9 +49,9 @@ import _temporal_common as tc  # noqa: E402
 import pidflow  # noqa: E402
 from pidflow import entries as entries_mod  # noqa: E402
 from pidflow._events import EventKind, Message  # noqa: E402
-from pidflow.temporal_host import _signals as signals  # noqa: E402
+from pidflow.temporal_host import _protocol as protocol  # noqa: E402
 from pidflow.temporal_host._converter import DATA_CONVERTER  # noqa: E402
-from pidflow.temporal_host._host import workflow_type_name  # noqa: E402
+from pidflow.temporal_host._protocol import workflow_type_name  # noqa: E402
 from pidflow.temporal_host._workflow import WorkerConfig, register_config  # noqa: E402
 
 # -- native flavour ---------------------------------------------------------------------------------------------------
@@ -228,7 +228,7 @@ async def lua_round(app: Path, args: argparse.Namespace, figures: Figures, recor
         async def signal_each() -> None:
             handle = host.client.get_workflow_handle(pid.id)
             for i in range(args.signals):
-                await handle.signal(signals.MESSAGE, Message("tick", i, api.pid()).to_wire())
+                await handle.signal(protocol.MESSAGE, Message("tick", i, api.pid()).to_wire())
 
         start, cpu = time.perf_counter(), time.process_time()
         await host.service.aio.run(signal_each)

@@ -19,7 +19,8 @@ from ._duration import parse_duration
 from ._events import Event, EventKind, Message
 from ._host import SpawnRequest
 from ._pid import Pid
-from .actors import Mailbox, Process
+from ._mailbox import Mailbox
+from ._process import Process
 from .errors import Error, ErrorKind
 
 if TYPE_CHECKING:

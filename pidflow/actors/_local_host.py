@@ -18,7 +18,7 @@ from .._nursery import serve_nursery
 from .._host import Host, SpawnRequest, linked_failure, noproc
 from .._pid import Pid
 from ..errors import Error, ErrorKind
-from ._process import Process
+from .._process import Process
 
 if TYPE_CHECKING:
     from ..node import Node

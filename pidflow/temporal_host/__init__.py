@@ -1,6 +1,7 @@
 """The Temporal host: Lua workflows as durable processes, the embedded dev server, the trio/asyncio bridge."""
 
-from ._host import TemporalHost as TemporalHost, workflow_type_name as workflow_type_name
+from ._host import TemporalHost as TemporalHost
+from ._protocol import workflow_type_name as workflow_type_name
 
 
 def run_dev_server(*, port: int, ui_port: int, db_filename: str) -> int:

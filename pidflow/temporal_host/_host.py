@@ -27,20 +27,15 @@ from .._events import Event, ExitResult, Message
 from .._nursery import serve_nursery
 from .._host import Host, SpawnRequest, noproc
 from .._pid import Pid
-from ..entries import Entry, qualify
+from ..entries import Entry
 from ..errors import Error, ErrorKind
-from . import _signals as signals
+from . import _protocol as protocol
 from ._failures import to_error
 from ._options import CONFLICT_POLICIES, workflow_start_kwargs
 from ._service import TemporalService
 
 if TYPE_CHECKING:
     from ..node import Node
-
-
-def workflow_type_name(entry: Entry) -> str:
-    """A ``workflow.lua`` entry's Temporal workflow type: ``meta.temporal.workflow.name``, else the entry id."""
-    return str(entry.workflow_meta.get("name") or entry.id)
 
 
 class TemporalHost(Host):
@@ -68,9 +63,7 @@ class TemporalHost(Host):
     # -- lifecycle ------------------------------------------------------------------------------------------------
     async def start(self, node: "Node") -> None:
         self.node = node
-        for wf in node.registry.of_kind("workflow.lua"):
-            if qualify(str(wf.workflow_meta.get("worker")), wf.namespace) == self.id:
-                self.workflow_types[workflow_type_name(wf)] = wf
+        self.workflow_types = protocol.workflow_types(node.registry, self.id)
         self.service = await TemporalService.for_node(node)
         client_ref = self.entry.ref("client")
         client_entry = node.registry.get(client_ref) if client_ref else None
@@ -108,7 +101,7 @@ class TemporalHost(Host):
         if not isinstance(entry_id, str):
             raise Error(ErrorKind.INVALID, f"host {self.id} runs workflow.lua entries by id, got {entry_id!r}")
         entry = self.node.registry.get(entry_id, kinds=("workflow.lua",))
-        if workflow_type_name(entry) not in self.workflow_types:
+        if protocol.workflow_type_name(entry) not in self.workflow_types:
             worker = entry.workflow_meta.get("worker")
             raise Error(ErrorKind.INVALID, f"entry {entry.id} runs on worker {worker}, not on {self.id}")
         return entry
@@ -128,7 +121,7 @@ class TemporalHost(Host):
             policy = CONFLICT_POLICIES["use_existing"] if explicit_id else common.WorkflowIDConflictPolicy.FAIL
         task_queue = kwargs.pop("task_queue", self.task_queue)
         messages = [m.to_wire() for m in request.messages]
-        start = signals.StartInfo(
+        start = protocol.StartInfo(
             parent=request.parent,
             context=dict(request.context),
             links=[request.parent] if request.link and request.parent is not None else [],
@@ -140,13 +133,13 @@ class TemporalHost(Host):
         if use_signal:
             # Signal-with-start: the batch reaches a new workflow before anything else (signals are handled
             # before the main function first runs), and reaches an already running one as well.
-            call = dict(args=[request.input, start], start_signal=signals.MESSAGES, start_signal_args=[messages])
+            call = dict(args=[request.input, start], start_signal=protocol.MESSAGES, start_signal_args=[messages])
         else:
             start["messages"] = messages
             call = dict(args=[request.input, start], id_conflict_policy=policy)
 
         async def do_start() -> WorkflowHandle[Any, Any]:
-            return await client.start_workflow(workflow_type_name(entry), id=workflow_id, task_queue=task_queue,
+            return await client.start_workflow(protocol.workflow_type_name(entry), id=workflow_id, task_queue=task_queue,
                                                **call, **kwargs)
 
         try:
@@ -231,7 +224,7 @@ class TemporalHost(Host):
     async def cancel(self, pid: Pid, deadline: float, sender: Pid | None) -> bool:
         if not await self.is_running(pid):
             return False
-        self._post(pid, signals.CANCEL, [{"deadline": deadline, "from": sender}])
+        self._post(pid, protocol.CANCEL, [{"deadline": deadline, "from": sender}])
         assert self._nursery is not None
         self._nursery.start_soon(self._enforce_deadline, pid, deadline)
         return True
@@ -252,7 +245,7 @@ class TemporalHost(Host):
     async def link(self, watcher: Pid, target: Pid) -> bool:
         if not await self.is_running(target):
             return False
-        self._post(target, signals.LINK, [{"from": watcher}])
+        self._post(target, protocol.LINK, [{"from": watcher}])
         self._watch(watcher, target, "link")
         return True
 
@@ -260,19 +253,19 @@ class TemporalHost(Host):
         scope = self._watchers.pop((watcher, target, "link"), None)
         if scope is not None:
             scope.cancel()
-            self._post(target, signals.UNLINK, [{"from": watcher}])
+            self._post(target, protocol.UNLINK, [{"from": watcher}])
 
     # -- posts ----------------------------------------------------------------------------------------------------
     def send(self, pid: Pid, message: Message) -> None:
         wire = message.to_wire()
         codec.encode(wire, what=f"message {message.topic!r} to {pid}")
-        self._post(pid, signals.MESSAGE, [wire])
+        self._post(pid, protocol.MESSAGE, [wire])
 
     def deliver_event(self, pid: Pid, event: Event) -> None:
-        self._post(pid, signals.EVENT, [event.to_wire()])
+        self._post(pid, protocol.EVENT, [event.to_wire()])
 
     def link_exit(self, pid: Pid, sender: Pid, reason: Error) -> None:
-        self._post(pid, signals.LINK_EXIT, [{"from": sender, "reason": reason}])
+        self._post(pid, protocol.LINK_EXIT, [{"from": sender, "reason": reason}])
 
     def _post(self, pid: Pid, signal: str, args: list[Any]) -> None:
         queue = self._outbox.get(pid)
@@ -315,12 +308,12 @@ BATCH_BYTES = 512 * 1024
 def _next_batch(queue: deque[tuple[str, list[Any]]]) -> tuple[str, list[Any], int]:
     """The next signal to send and how many queued posts it covers (consecutive messages are batched)."""
     signal, args = queue[0]
-    if signal != signals.MESSAGE or len(queue) == 1:
+    if signal != protocol.MESSAGE or len(queue) == 1:
         return signal, args, 1
     batch, size = [], 0
     for queued_signal, queued_args in queue:
-        if queued_signal != signals.MESSAGE or len(batch) >= BATCH_MESSAGES or size > BATCH_BYTES:
+        if queued_signal != protocol.MESSAGE or len(batch) >= BATCH_MESSAGES or size > BATCH_BYTES:
             break
         batch.append(queued_args[0])
         size += len(codec.encode(queued_args[0]))
-    return signals.MESSAGES, [batch], len(batch)
+    return protocol.MESSAGES, [batch], len(batch)

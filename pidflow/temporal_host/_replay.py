@@ -42,9 +42,10 @@ from temporalio.worker import (
 )
 
 from .. import entries as entries_mod
-from ..entries import Entry, Registry, qualify
+from ..entries import Registry
 from ..errors import Error, ErrorKind
 from ._converter import DATA_CONVERTER
+from ._protocol import workflow_types
 from ._workflow import _CONFIGS, LuaWorkflow, WorkerConfig
 
 
@@ -118,14 +119,6 @@ def _recorded_value(history: WorkflowHistory) -> tuple[bool, Any]:
         return False, None
     payloads = list(last.workflow_execution_completed_event_attributes.result.payloads)
     return True, (DATA_CONVERTER.payload_converter.from_payload(payloads[0]) if payloads else None)
-
-
-def workflow_types(registry: Registry, worker_id: str) -> dict[str, Entry]:
-    """The workflow types a ``temporal.worker`` entry runs, as its host computes them."""
-    from ._host import workflow_type_name
-
-    return {workflow_type_name(wf): wf for wf in registry.of_kind("workflow.lua")
-            if qualify(str(wf.workflow_meta.get("worker")), wf.namespace) == worker_id}
 
 
 def _config_for(registry: Registry, history: WorkflowHistory, sources: Mapping[str, str]) -> WorkerConfig:

@@ -19,10 +19,9 @@ from .._events import Event, Message
 from .._host import noproc
 from .._pid import Pid
 from ..errors import Error
-from . import _signals as signals
+from . import _protocol as protocol
 from ._failures import to_application_error, to_error
 from ._workflow import WorkerConfig, register_config
-from ._workflow_port import AWAIT_EXIT, CALL, DELIVER_HERE, IS_RUNNING, TERMINATE
 
 if TYPE_CHECKING:
     from ._host import TemporalHost
@@ -38,7 +37,7 @@ def _activities(host: "TemporalHost") -> list[Any]:
     node = host.node
     aio = host.service.aio
 
-    @activity.defn(name=CALL)
+    @activity.defn(name=protocol.CALL)
     async def call(entry_id: str, args: list[Any], context: dict[str, Any]) -> Any:
         async def run() -> Any:
             return await node.call(entry_id, *args, context=context)
@@ -48,7 +47,7 @@ def _activities(host: "TemporalHost") -> list[Any]:
         except Error as err:
             raise to_application_error(err) from None
 
-    @activity.defn(name=AWAIT_EXIT)
+    @activity.defn(name=protocol.AWAIT_EXIT)
     async def await_exit(pid: Pid) -> dict[str, Any]:
         async def beat() -> None:
             while True:
@@ -68,7 +67,7 @@ def _activities(host: "TemporalHost") -> list[Any]:
         finally:
             beater.cancel()
 
-    @activity.defn(name=TERMINATE)
+    @activity.defn(name=protocol.TERMINATE)
     async def terminate(pid: Pid, reason: Error) -> bool:
         try:
             await host.client.get_workflow_handle(pid.id).terminate(reason, reason=reason.message)
@@ -78,7 +77,7 @@ def _activities(host: "TemporalHost") -> list[Any]:
             raise
         return True
 
-    @activity.defn(name=IS_RUNNING)
+    @activity.defn(name=protocol.IS_RUNNING)
     async def is_running(pid: Pid) -> bool:
         try:
             description = await host.client.get_workflow_handle(pid.id).describe()
@@ -88,14 +87,14 @@ def _activities(host: "TemporalHost") -> list[Any]:
             raise
         return description.status == WorkflowExecutionStatus.RUNNING
 
-    @activity.defn(name=DELIVER_HERE)
+    @activity.defn(name=protocol.DELIVER_HERE)
     async def deliver_here(pid: Pid, signal: str, wire: dict[str, Any]) -> bool:
         """Deliver to a local PID if it belongs to this node (False: it lives on another node)."""
         if pid.node != node.name:
             return False
 
         async def go() -> None:
-            if signal == signals.MESSAGE:
+            if signal == protocol.MESSAGE:
                 node.send(pid, Message.from_wire(wire))
             else:
                 node.post_event(pid, Event.from_wire(wire))

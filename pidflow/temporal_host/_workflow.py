@@ -32,7 +32,7 @@ from ..errors import Error, ErrorKind
 from ..lua_bindings import LuaProcess
 from . import _workflow_module  # noqa: F401  (registers the workflow module)
 from ._failures import to_application_error
-from ._signals import StartInfo
+from ._protocol import StartInfo
 from ._workflow_port import WorkflowBackend, WorkflowPort
 from ._workflow_state import WorkflowProcess
 

@@ -23,11 +23,11 @@ from .. import codec
 from .._events import Event, ExitResult, Message
 from .._host import noproc
 from .._pid import Pid
-from ..entries import Entry, qualify
+from ..entries import Entry
 from ..errors import Error, ErrorKind
 from ..lua_bindings import Budget, LuaBackend, ProcessPort
 from . import _node_queue as nodeq
-from . import _signals as signals
+from . import _protocol as protocol
 from ._failures import to_error
 from ._options import CONFLICT_POLICIES, activity_kwargs, workflow_start_kwargs
 from ._service import node_task_queue
@@ -36,11 +36,6 @@ from ._workflow_state import WorkflowProcess
 if TYPE_CHECKING:
     from ._worker import WorkerConfig
 
-CALL = "pidflow.call"
-AWAIT_EXIT = "pidflow.await_exit"
-TERMINATE = "pidflow.terminate"
-IS_RUNNING = "pidflow.is_running"
-DELIVER_HERE = "pidflow.deliver_here"
 # Old runs delivered every message to a local PID through the node's task queue; runs that recorded this
 # patch first try the worker's own node (see WorkflowPort._deliver).
 _DELIVER_HERE_PATCH = "pidflow.deliver-here"
@@ -122,7 +117,7 @@ class WorkflowBackend(LuaBackend):
         kwargs.update(activity_kwargs(options))
         entry = self.config.registry.get(entry_id, kinds=("function.lua", "function.py"))
         try:
-            return await workflow.execute_activity(CALL, args=[entry.id, args, self.context], summary=entry.id,
+            return await workflow.execute_activity(protocol.CALL, args=[entry.id, args, self.context], summary=entry.id,
                                                    **kwargs)
         except exceptions.FailureError as exc:
             raise to_error(exc) from None
@@ -177,7 +172,7 @@ class WorkflowPort(ProcessPort):
         if pid == self.state.pid:
             self.state.proc.deliver(message)
             return
-        self._post(pid, lambda: self._deliver(pid, signals.MESSAGE, wire))
+        self._post(pid, lambda: self._deliver(pid, protocol.MESSAGE, wire))
 
     def _post(self, pid: Pid, op: Callable[[], Awaitable[Any]]) -> None:
         queue = self._outbox.get(pid)
@@ -208,10 +203,11 @@ class WorkflowPort(ProcessPort):
             return
         if workflow.patched(_DELIVER_HERE_PATCH):
             delivered = await workflow.execute_local_activity(
-                DELIVER_HERE, args=[pid, signal, wire], start_to_close_timeout=_LOCAL_TIMEOUT, retry_policy=_OP_RETRY)
+                protocol.DELIVER_HERE, args=[pid, signal, wire], start_to_close_timeout=_LOCAL_TIMEOUT,
+                retry_policy=_OP_RETRY)
             if delivered:
                 return
-        await self._node_op(pid, nodeq.DELIVER if signal == signals.MESSAGE else nodeq.EVENT, pid, wire)
+        await self._node_op(pid, nodeq.DELIVER if signal == protocol.MESSAGE else nodeq.EVENT, pid, wire)
 
     async def _node_op(self, pid: Pid, activity: str, *args: Any) -> Any:
         """An operation on a local PID: an activity on its node's task queue."""
@@ -226,7 +222,7 @@ class WorkflowPort(ProcessPort):
         if entry.kind != "workflow.lua":
             raise Error(ErrorKind.INVALID, f"a workflow can start workflow.lua entries only; {entry_id} is a "
                                            f"{entry.kind} (send a message to a local process instead)")
-        worker_id = qualify(str(entry.workflow_meta.get("worker")), entry.namespace)
+        worker_id = protocol.worker_of(entry)
         if host is not None and host != worker_id:
             raise Error(ErrorKind.INVALID, f"entry {entry_id} runs on worker {worker_id}, not on {host}")
         worker = self.config.registry.get(worker_id, kinds=("temporal.worker",))
@@ -234,8 +230,6 @@ class WorkflowPort(ProcessPort):
 
     def _child_kwargs(self, entry: Entry, task_queue: str, options: Mapping[str, Any], name: str | None,
                       messages: list[Message], context: Mapping[str, Any], link: bool) -> tuple[str, dict[str, Any]]:
-        from ._host import workflow_type_name
-
         kwargs = workflow_start_kwargs(options, where="child", search_types=self.config.search_attribute_types)
         kwargs.pop("execution_error_when_already_started", None)
         policy = kwargs.pop("id_conflict_policy", None)
@@ -243,12 +237,12 @@ class WorkflowPort(ProcessPort):
             raise Error(ErrorKind.INVALID, "option 'temporal.workflow.id_conflict_policy' = terminate_existing is not "
                                            "available for child workflows", details={"option": "id_conflict_policy"})
         workflow_id = kwargs.pop("id", None) or name or f"{self.state.pid.id}/{workflow.uuid4()}"
-        start = signals.StartInfo(parent=self.state.pid, context={**self.state.proc.context, **context},
+        start = protocol.StartInfo(parent=self.state.pid, context={**self.state.proc.context, **context},
                                   links=[self.state.pid] if link else [],
                                   messages=[m.to_wire() for m in messages])
         kwargs.setdefault("task_queue", task_queue)
-        return workflow_id, {"id": workflow_id, "args": [None, start.to_wire()], "workflow": workflow_type_name(entry),
-                             **kwargs}
+        return workflow_id, {"id": workflow_id, "args": [None, start.to_wire()],
+                             "workflow": protocol.workflow_type_name(entry), **kwargs}
 
     async def spawn(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
                     name: str | None, messages: list[Message], context: Mapping[str, Any],
@@ -257,7 +251,7 @@ class WorkflowPort(ProcessPort):
         workflow_id, kwargs = self._child_kwargs(spec, task_queue, options, name, messages, context, link)
         kwargs["args"][0] = input
         codec.encode(kwargs["args"], what=f"input of {spec.id}")
-        pid = Pid(qualify(str(spec.workflow_meta.get("worker")), spec.namespace), workflow_id)
+        pid = Pid(protocol.worker_of(spec), workflow_id)
         try:
             handle = await workflow.start_child_workflow(kwargs.pop("workflow"), **kwargs)
         except exceptions.WorkflowAlreadyStartedError:
@@ -265,7 +259,7 @@ class WorkflowPort(ProcessPort):
                     options.get("temporal.workflow.execution_error_when_already_started"):
                 raise Error(ErrorKind.ALREADY_EXISTS, f"workflow {workflow_id} is already started") from None
             for message in messages:  # use_existing: the start messages still reach it
-                self._post(pid, lambda w=message.to_wire(): self._deliver(pid, signals.MESSAGE, w))
+                self._post(pid, lambda w=message.to_wire(): self._deliver(pid, protocol.MESSAGE, w))
             return pid
         self.state.monitoring.add(pid)
         if link:
@@ -305,7 +299,7 @@ class WorkflowPort(ProcessPort):
         async def watch() -> None:
             try:
                 wire = await workflow.execute_activity(
-                    AWAIT_EXIT, args=[pid], task_queue=self.config.task_queue, start_to_close_timeout=_FOREVER,
+                    protocol.AWAIT_EXIT, args=[pid], task_queue=self.config.task_queue, start_to_close_timeout=_FOREVER,
                     heartbeat_timeout=datetime.timedelta(seconds=30), retry_policy=_OP_RETRY,
                     cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL)
             except (exceptions.FailureError, asyncio.CancelledError):
@@ -347,7 +341,7 @@ class WorkflowPort(ProcessPort):
         else:
             alive = await self._is_running(pid)
             if alive:
-                await workflow.get_external_workflow_handle(pid.id).signal(signals.LINK, {"from": self.state.pid})
+                await workflow.get_external_workflow_handle(pid.id).signal(protocol.LINK, {"from": self.state.pid})
                 self._watch(pid, "link")
         if not alive:
             reason = noproc(pid)
@@ -358,7 +352,7 @@ class WorkflowPort(ProcessPort):
         self.state.proc.links.add(pid)
 
     async def _is_running(self, pid: Pid) -> bool:
-        return await workflow.execute_activity(IS_RUNNING, args=[pid], task_queue=self.config.task_queue,
+        return await workflow.execute_activity(protocol.IS_RUNNING, args=[pid], task_queue=self.config.task_queue,
                                                start_to_close_timeout=_OP_TIMEOUT, retry_policy=_OP_RETRY)
 
     async def unlink(self, pid: Pid) -> None:
@@ -368,7 +362,7 @@ class WorkflowPort(ProcessPort):
         else:
             self._unwatch(pid, "link")
             try:
-                await workflow.get_external_workflow_handle(pid.id).signal(signals.UNLINK, {"from": self.state.pid})
+                await workflow.get_external_workflow_handle(pid.id).signal(protocol.UNLINK, {"from": self.state.pid})
             except exceptions.FailureError:
                 pass
 
@@ -376,7 +370,7 @@ class WorkflowPort(ProcessPort):
         reason = reason or Error(ErrorKind.TERMINATED, f"terminated by {self.state.pid}")
         if pid.node is not None:
             return await self._node_op(pid, nodeq.TERMINATE, pid, reason)
-        return await workflow.execute_activity(TERMINATE, args=[pid, reason], task_queue=self.config.task_queue,
+        return await workflow.execute_activity(protocol.TERMINATE, args=[pid, reason], task_queue=self.config.task_queue,
                                                start_to_close_timeout=_OP_TIMEOUT, retry_policy=_OP_RETRY)
 
     async def cancel(self, pid: Pid, deadline: float) -> bool:
@@ -385,7 +379,7 @@ class WorkflowPort(ProcessPort):
         if not await self._is_running(pid):
             return False
         await workflow.get_external_workflow_handle(pid.id).signal(
-            signals.CANCEL, {"deadline": deadline, "from": self.state.pid})
+            protocol.CANCEL, {"deadline": deadline, "from": self.state.pid})
 
         async def enforce() -> None:
             await workflow.sleep(deadline)

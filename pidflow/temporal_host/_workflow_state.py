@@ -15,9 +15,10 @@ from temporalio import workflow
 from .._events import Event, EventKind, Message
 from .._host import linked_failure
 from .._pid import Pid
-from ..actors import Mailbox, Process
+from .._mailbox import Mailbox
+from .._process import Process
 from ..errors import Error, ErrorKind
-from . import _signals as signals
+from . import _protocol as protocol
 
 
 class WorkflowMailbox(Mailbox[Any]):
@@ -51,20 +52,20 @@ class WorkflowProcess:
     # -- signals --------------------------------------------------------------------------------------------------
     def on_signal(self, name: str, args: Sequence[Any]) -> None:
         proc = self.proc
-        if name == signals.MESSAGE:
+        if name == protocol.MESSAGE:
             proc.deliver(Message.from_wire(args[0]))
-        elif name == signals.MESSAGES:
+        elif name == protocol.MESSAGES:
             for wire in args[0]:
                 proc.deliver(Message.from_wire(wire))
-        elif name == signals.EVENT:
+        elif name == protocol.EVENT:
             self.on_event(Event.from_wire(args[0]))
-        elif name == signals.LINK_EXIT:
+        elif name == protocol.LINK_EXIT:
             self.on_link_exit(Pid.parse(args[0]["from"]), args[0]["reason"])
-        elif name == signals.LINK:
+        elif name == protocol.LINK:
             proc.links.add(Pid.parse(args[0]["from"]))
-        elif name == signals.UNLINK:
+        elif name == protocol.UNLINK:
             proc.links.discard(Pid.parse(args[0]["from"]))
-        elif name == signals.CANCEL:
+        elif name == protocol.CANCEL:
             sender = args[0].get("from")
             proc.events.put(Event.cancel(float(args[0]["deadline"]), Pid.parse(sender) if sender else None))
         else:

@@ -11,9 +11,9 @@ from typing import Any
 import attrs
 import trio
 
-from .._events import Event, Message
-from .._pid import Pid
-from ..errors import Error
+from ._events import Event, Message
+from ._pid import Pid
+from .errors import Error
 from ._mailbox import Mailbox
 
 

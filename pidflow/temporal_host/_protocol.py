@@ -1,4 +1,10 @@
-"""Signal names and the start record: the closed set of what crosses into a pidflow workflow."""
+"""What the workflow side and the client/worker side of the Temporal host agree on, and nothing else.
+
+The closed set of what crosses into a pidflow workflow (signal names, the start record), the activities a
+workflow asks its worker for, and how a ``workflow.lua`` entry names its workflow type. Both sides import this
+module; neither imports the other (the worker registers the workflow class, which is the one exception, in
+``_worker``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Any
 import attrs
 
 from .._pid import Pid
+from ..entries import Entry, Registry, qualify
 
 MESSAGE = "pidflow.message"  # [wire Message]
 MESSAGES = "pidflow.messages"  # [[wire Message, ...]]: start messages, delivered before anything else
@@ -17,6 +24,28 @@ UNLINK = "pidflow.unlink"  # [{from}]
 CANCEL = "pidflow.cancel"  # [{deadline, from}]
 
 ALL = frozenset({MESSAGE, MESSAGES, EVENT, LINK_EXIT, LINK, UNLINK, CANCEL})
+
+# Activities a workflow runs on its own worker's task queue (defined in ``_worker``).
+CALL = "pidflow.call"  # [entry id, args, context]: a function entry
+AWAIT_EXIT = "pidflow.await_exit"  # [pid]: the end of another workflow, as an ExitResult wire dict
+TERMINATE = "pidflow.terminate"  # [pid, reason]
+IS_RUNNING = "pidflow.is_running"  # [pid]
+DELIVER_HERE = "pidflow.deliver_here"  # [pid, signal, wire]: to a local PID, if it lives on this worker's node
+
+
+def workflow_type_name(entry: Entry) -> str:
+    """A ``workflow.lua`` entry's Temporal workflow type: ``meta.temporal.workflow.name``, else the entry id."""
+    return str(entry.workflow_meta.get("name") or entry.id)
+
+
+def worker_of(entry: Entry) -> str:
+    """The ``temporal.worker`` entry id that runs a ``workflow.lua`` entry."""
+    return qualify(str(entry.workflow_meta.get("worker")), entry.namespace)
+
+
+def workflow_types(registry: Registry, worker_id: str) -> dict[str, Entry]:
+    """The workflow types that the ``temporal.worker`` entry ``worker_id`` runs, by type name."""
+    return {workflow_type_name(wf): wf for wf in registry.of_kind("workflow.lua") if worker_of(wf) == worker_id}
 
 
 @attrs.frozen
