@@ -1,17 +1,21 @@
 """pidflow: Erlang-style processes for Python whose processes can also be durable workflows.
 
-Layout: ``node`` routes operations to hosts (``actors`` = local trio tasks, ``temporal_host`` = Lua workflows
-on Temporal); ``_api`` is the process API shared by Python process bodies (``pidflow.process``) and top-level
-code (``node.process``); ``lua_bindings`` gives Lua the same API; ``supervision`` restarts children;
-``entries`` loads apps from YAML. Only the names below are public.
+Layout, bottom up (docs/architecture.md has the whole picture): values (``_pid``, ``errors``, ``_events``,
+``codec``); ``entries`` (apps as data) and ``_kind`` (what an entry kind is); ``_host`` (the host interface and
+the node as hosts see it); ``_api`` (the process API shared by Python process bodies, ``pidflow.process``, and
+top-level code, ``node.process``); the hosts and runtimes (``actors`` = local trio tasks, ``lua_bindings``,
+``supervision``, ``temporal_host`` = Lua workflows on Temporal); ``node`` (routes operations by PID); ``kinds``
+(the composition root: the built-in kinds); ``cli``. Only the names below are public.
 """
 
 from ._api import ProcessAPI as ProcessAPI, Spawner as Spawner, ctx as ctx, process as process
 from ._events import Event as Event, EventKind as EventKind, ExitResult as ExitResult, Message as Message
 from ._pid import Pid as Pid
 from .actors import Mailbox as Mailbox
+from ._kind import Kind as Kind, KindRegistry as KindRegistry, Reference as Reference
 from .entries import Entry as Entry, Registry as Registry, load as load_entries
 from .errors import Error as Error, ErrorKind as ErrorKind
+from .kinds import builtin_kinds as builtin_kinds, register_kind as register_kind
 from .node import Node as Node, open_node as open_node
 from .supervision import (
     ChildSpec as ChildSpec,
@@ -23,7 +27,8 @@ from .supervision import (
 )
 
 __all__ = [
-    "ChildSpec", "Entry", "Error", "ErrorKind", "Event", "EventKind", "ExitResult", "Mailbox", "Message", "Node",
-    "Pid", "ProcessAPI", "Registry", "Restart", "Spawner", "Strategy", "Supervisor", "SupervisorSpec", "ctx",
-    "load_entries", "open_node", "process", "start_supervisor",
+    "ChildSpec", "Entry", "Error", "ErrorKind", "Event", "EventKind", "ExitResult", "Kind", "KindRegistry",
+    "Mailbox", "Message", "Node", "Pid", "ProcessAPI", "Reference", "Registry", "Restart", "Spawner", "Strategy",
+    "Supervisor", "SupervisorSpec", "builtin_kinds", "ctx", "load_entries", "open_node", "process",
+    "register_kind", "start_supervisor",
 ]

@@ -3,7 +3,8 @@
 The Node routes every operation by the PID's host; a host implements the operations for the processes it owns.
 Two implementations: the local host (trio tasks, ``pidflow.actors``) and the Temporal host (workflows,
 ``pidflow.temporal_host``). Nothing outside a host's package may ask which kind of host it is: if it needs to,
-this interface is missing a method.
+this interface is missing a method. Hosts (and the runtimes and kinds above them) see the node only as a
+:class:`NodePort`, declared here, never as the ``Node`` class.
 
 Cross-host semantics go through three inbound *posts* that every host implements for its own processes:
 ``send``, ``deliver_event`` (EXIT / LINK_DOWN / CANCEL for a watcher) and ``link_exit`` (a linked process ended
@@ -15,7 +16,7 @@ process exit (which fans out posts) never waits on the network.
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
 import attrs
 
@@ -24,7 +25,12 @@ from ._pid import Pid
 from .errors import Error, ErrorKind
 
 if TYPE_CHECKING:
-    from .node import Node
+    from pathlib import Path
+
+    from ._api import ProcessAPI
+    from ._kind import Body, Function
+    from ._process import Process
+    from .entries import Registry
 
 
 def noproc(pid: Pid) -> Error:
@@ -62,13 +68,13 @@ class Host(abc.ABC):
     """A place where processes run. All methods are called on the node's trio loop."""
 
     id: str
-    node: "Node"
+    node: "NodePort"
     #: True when processes outlive the node (workflows): supervisors monitor them but do not link them, and
     #: leave them running when the node stops, to adopt them when it starts again.
     durable: bool = False
 
     @abc.abstractmethod
-    async def start(self, node: "Node") -> None: ...
+    async def start(self, node: "NodePort") -> None: ...
 
     @abc.abstractmethod
     async def stop(self) -> None:
@@ -123,6 +129,119 @@ class Host(abc.ABC):
     def link_exit(self, pid: Pid, sender: Pid, reason: Error) -> None:
         """``sender``, linked to ``pid``, ended abnormally: LINK_DOWN if ``pid`` traps links, else it ends too."""
 
+    def forget_link(self, pid: Pid, other: Pid) -> None:
+        """``other`` ended normally: drop ``pid``'s half of their link. A host that keeps links elsewhere (a
+        workflow learns of a normal end itself) need not do anything."""
+
     def is_alive(self, pid: Pid) -> bool | None:
         """True/False when known cheaply, None when only an async query could tell."""
         return None
+
+    def add_root(self) -> "Process":
+        """A process without a task for top-level code (``node.process``); only a host that runs local
+        processes can hold one."""
+        raise Error(ErrorKind.INVALID, f"host {self.id} cannot hold the node's root process")
+
+
+class NodePort(abc.ABC):
+    """The node as hosts, runtimes and entry kinds see it: routing by PID, posts, resolution and lifetime.
+
+    All methods are called on the node's trio loop. The node implements it (``pidflow.node.Node``); nothing
+    below the node imports that class.
+    """
+
+    #: The node's name; local PIDs carry it, so that other nodes and workflows can route back to them.
+    name: str
+    #: The app's entries.
+    registry: "Registry"
+    #: Where the node keeps its state (the embedded Temporal server's database).
+    state_dir: "Path"
+    #: The node's own process API, bound to its root process (top-level code and services spawn through it).
+    process: "ProcessAPI"
+    #: Per-node shared objects by key (one Temporal connection for every worker host, the supervisors' table).
+    resources: dict[str, Any]
+
+    @property
+    @abc.abstractmethod
+    def stopping(self) -> bool:
+        """True once the node began to stop: supervisors then leave durable children running."""
+
+    # -- lifetime ---------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def start_task(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """Run ``async_fn(*args, task_status=...)`` in the node's nursery (trio ``nursery.start``): returns what
+        it passes to ``task_status.started()``. The task is cancelled when the node has stopped."""
+
+    @abc.abstractmethod
+    def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` when the node stops, after every host (latest registered first)."""
+
+    # -- resolution -------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def host(self, host_id: str | None) -> Host:
+        """The host with that id (None: the default local host); NOT_FOUND / INVALID naming it otherwise."""
+
+    @abc.abstractmethod
+    def route(self, pid: Pid) -> Host:
+        """The host that owns ``pid`` (UNAVAILABLE when it lives on a node this one cannot reach)."""
+
+    @abc.abstractmethod
+    def resolve_body(self, entry: Any, host_id: str) -> "Body":
+        """The async ``main(input)`` of an entry id (built once by its kind) or a Python async callable;
+        INVALID when the entry is not a process a local host can run."""
+
+    @abc.abstractmethod
+    def function(self, entry_id: str) -> "Function":
+        """The callable of a function entry (built once by its kind)."""
+
+    @abc.abstractmethod
+    async def call(self, entry_id: str, *args: Any, context: Mapping[str, Any] | None = None) -> Any:
+        """Run a function entry and return its result (its error is raised)."""
+
+    # -- operations (routed by PID) ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def spawn(self, request: SpawnRequest, host_id: str | None = None) -> Pid:
+        """Start a process on ``host_id`` (None: the default local host), linking the parent's half too."""
+
+    @abc.abstractmethod
+    async def exec(self, request: SpawnRequest, host_id: str | None = None) -> Any:
+        """Spawn monitored and wait for that child's end: its value, or its error raised."""
+
+    @abc.abstractmethod
+    def send(self, pid: Pid, message: Message) -> None:
+        """Post a message to ``pid`` wherever it runs."""
+
+    @abc.abstractmethod
+    async def monitor(self, watcher: Pid, target: Pid) -> None: ...
+
+    @abc.abstractmethod
+    async def unmonitor(self, watcher: Pid, target: Pid) -> None: ...
+
+    @abc.abstractmethod
+    async def link(self, watcher: "Process", target: Pid) -> None:
+        """Link a local process to ``target`` (both halves); noproc raised, or LINK_DOWN when it traps links."""
+
+    @abc.abstractmethod
+    async def unlink(self, watcher: Pid, target: Pid) -> None: ...
+
+    @abc.abstractmethod
+    async def terminate(self, pid: Pid, reason: Error) -> bool: ...
+
+    @abc.abstractmethod
+    async def cancel(self, pid: Pid, deadline: float, sender: Pid | None) -> bool: ...
+
+    @abc.abstractmethod
+    async def shutdown(self, pid: Pid, timeout: float, sender: Pid | None) -> bool: ...
+
+    # -- posts: never block, never raise for a vanished target -------------------------------------------------
+    @abc.abstractmethod
+    def post_event(self, pid: Pid, event: Event) -> None:
+        """Deliver EXIT / LINK_DOWN / CANCEL to ``pid`` (a watcher) on whichever host owns it."""
+
+    @abc.abstractmethod
+    def post_link_exit(self, pid: Pid, sender: Pid, reason: Error) -> None:
+        """``sender``, linked to ``pid``, ended abnormally: the owning host traps it or ends ``pid``."""
+
+    @abc.abstractmethod
+    def forget_link(self, pid: Pid, other: Pid) -> None:
+        """``other`` ended normally: drop ``pid``'s half of their link."""

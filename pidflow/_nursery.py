@@ -6,7 +6,7 @@ import trio
 
 
 async def serve_nursery(done: trio.Event, task_status: trio.TaskStatus[trio.Nursery] = trio.TASK_STATUS_IGNORED) -> None:
-    """``nursery = await node.nursery.start(serve_nursery, done)``: every task of the component runs in the
+    """``nursery = await node.start_task(serve_nursery, done)``: every task of the component runs in the
     returned nursery (no orphans), and all of them are cancelled once ``done`` is set."""
     async with trio.open_nursery() as nursery:
         task_status.started(nursery)

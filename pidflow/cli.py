@@ -13,6 +13,7 @@ import trio
 
 from . import entries as entries_mod
 from ._pid import Pid
+from .node import open_node
 from .errors import Error, ErrorKind
 
 
@@ -34,21 +35,15 @@ def to_json(value: Any) -> str:
 
 async def run_entry(app: str, entry_id: str, host: str | None, input: Any) -> Any:
     """Run one entry to the end on a fresh node and return its result (its error is raised)."""
-    from .node import open_node
-
     async with open_node(app) as node:
         entry = node.registry.get(entry_id)
-        if entry.kind.startswith("function."):
+        if "function" in node.kinds.get(entry.kind).roles:
             return await node.call(entry_id, *([] if input is None else [input]))
-        if entry.kind == "workflow.lua" and host is None:
-            host = entries_mod.qualify(str(entry.workflow_meta["worker"]), entry.namespace)
-        return await node.process.exec(entry_id, host, input)
+        return await node.process.exec(entry_id, host or node.runs_on(entry_id), input)
 
 
 async def run_app(app: str) -> None:
     """Start the app's supervisors and run until SIGINT/SIGTERM, then stop the tree in order."""
-    from .node import open_node
-
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with open_node(app) as node:
             print(f"pidflow: node {node.name} running {app}; Ctrl-C stops it", file=sys.stderr, flush=True)
@@ -58,22 +53,13 @@ async def run_app(app: str) -> None:
 
 
 def check(app: str) -> list[str]:
-    """Validate entries and compile every Lua source; return the problems (empty when the app is fine)."""
+    """Validate entries (each kind checks its own: Lua sources are compiled); return the problems (empty when
+    the app is fine)."""
     try:
-        registry = entries_mod.load(app)
+        entries_mod.load(app)
     except Error as exc:
         return list(exc.details["problems"]) if exc.details and "problems" in exc.details else [exc.message]
-    problems = []
-    lua_entries = registry.of_kind("process.lua", "function.lua", "workflow.lua")
-    if lua_entries:
-        from .lua_bindings import compile_check
-
-        for entry in lua_entries:
-            try:
-                compile_check(entry.read_source(), entry.source_name)
-            except Error as exc:
-                problems.append(f"entry {entry.id}: {exc.message}")
-    return problems
+    return []
 
 
 def _parse_input(text: str | None) -> Any:

@@ -1,42 +1,26 @@
-"""Apps as data: loading and validating entry YAML into a :class:`Registry`.
+"""Apps as data: loading entry YAML into a :class:`Registry`.
 
 An app is one YAML file or a folder of them; each file has ``version``, ``namespace`` and ``entries``. Entry ids
-are ``namespace:name``. Validation is eager and complete: every problem of every entry is collected and reported
-at once, each naming the file, the entry id and the key, so a user fixes an app in one pass (OTP
-``check_childspec`` style). References between entries (a workflow's worker, a worker's client, a supervisor's
-children) are checked after all files are read.
+are ``namespace:name``. This module checks what every entry has (a name, a known kind, a ``meta`` mapping) and
+asks a :class:`~pidflow._kind.KindRegistry` for the rest, so it imports no runtime package. Validation is eager
+and complete: every problem of every entry is collected and reported at once, each naming the file, the entry id
+and the key, so a user fixes an app in one pass (OTP ``check_childspec`` style). References between entries (a
+workflow's worker, a worker's client, a supervisor's children) are checked after all files are read.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import attrs
 import yaml
 
+from . import _kind
 from .errors import Error, ErrorKind
 
-_COMMON = {"name", "kind", "description", "meta"}
-_CODE = {"source", "method", "modules"}
-
-# kind -> (required keys, optional keys). Keys not listed are rejected by name.
-KIND_KEYS: dict[str, tuple[set[str], set[str]]] = {
-    "process.host": (set(), set()),
-    "process.lua": ({"source"}, {"method", "modules", "max_memory"}),
-    "process.py": ({"source"}, set()),
-    "function.lua": ({"source"}, {"method", "modules", "max_memory"}),
-    "function.py": ({"source"}, set()),
-    "workflow.lua": ({"source"}, {"method", "modules"}),
-    "temporal.client": (set(), {"address", "namespace", "tls", "api_key", "state_dir", "search_attributes"}),
-    "temporal.worker": ({"task_queue"}, {"client", "max_concurrent_activities", "max_concurrent_workflow_tasks",
-                                        "max_cached_workflows"}),
-    "supervisor": ({"children"}, {"strategy", "intensity", "period", "auto_start"}),
-}
-
-_TLS_KEYS = {"ca_file", "cert_file", "key_file", "server_name"}
-LUA_MODULES = frozenset({"process", "channel", "time", "funcs", "workflow", "ctx", "uuid", "crypto", "json", "errors"})
-
+if TYPE_CHECKING:
+    from ._kind import KindRegistry
 
 @attrs.frozen
 class Entry:
@@ -61,7 +45,8 @@ class Entry:
 
     @property
     def meta(self) -> Mapping[str, Any]:
-        return self.spec.get("meta") or {}
+        """``meta``, or empty when absent or malformed (a malformed one is reported at load)."""
+        return _mapping(self.spec.get("meta"))
 
     @property
     def source_path(self) -> Path:
@@ -95,7 +80,12 @@ class Entry:
 
     @property
     def workflow_meta(self) -> Mapping[str, Any]:
-        return ((self.meta.get("temporal") or {}).get("workflow") or {})
+        """``meta.temporal.workflow``, or empty when absent or malformed."""
+        return _mapping(_mapping(self.meta.get("temporal")).get("workflow"))
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def qualify(ref: str, namespace: str) -> str:
@@ -141,8 +131,10 @@ class Registry:
         return entry_id in self._entries
 
 
-def load(path: str | Path) -> Registry:
-    """Load a YAML file or every ``*.yaml``/``*.yml`` under a folder; raise INVALID listing every problem."""
+def load(path: str | Path, kinds: "KindRegistry | None" = None) -> Registry:
+    """Load a YAML file or every ``*.yaml``/``*.yml`` under a folder; raise INVALID listing every problem.
+
+    ``kinds`` (default: the built-in kinds plus any registered) says which kinds exist and how to check them."""
     root = Path(path)
     if root.is_dir():
         files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml"))
@@ -152,22 +144,25 @@ def load(path: str | Path) -> Registry:
         files = [root]
     else:
         raise Error(ErrorKind.NOT_FOUND, f"app {root} does not exist")
+    kinds = kinds or _kind.DEFAULT
     problems: list[str] = []
     entries: list[Entry] = []
     for file in files:
-        entries.extend(_load_file(file.resolve(), problems))
-    return _registry_of(entries, problems)
+        entries.extend(_load_file(file.resolve(), kinds, problems))
+    return _registry_of(entries, kinds, problems)
 
 
-def from_dicts(namespace: str, specs: Iterable[Mapping[str, Any]], base: Path | None = None) -> Registry:
+def from_dicts(namespace: str, specs: Iterable[Mapping[str, Any]], base: Path | None = None,
+               kinds: "KindRegistry | None" = None) -> Registry:
     """Build a registry from Python data (tests, embedding), with the same validation as YAML."""
+    kinds = kinds or _kind.DEFAULT
     doc = {"version": "1.0", "namespace": namespace, "entries": list(specs)}
     problems: list[str] = []
-    entries = _entries_of(doc, (base or Path.cwd()) / "<inline>.yaml", problems)
-    return _registry_of(entries, problems)
+    entries = _entries_of(doc, (base or Path.cwd()) / "<inline>.yaml", kinds, problems)
+    return _registry_of(entries, kinds, problems)
 
 
-def _registry_of(entries: list[Entry], problems: list[str]) -> Registry:
+def _registry_of(entries: list[Entry], kinds: "KindRegistry", problems: list[str]) -> Registry:
     """The registry of ``entries`` once references check out; INVALID listing every problem otherwise."""
     registry = Registry()
     for entry in entries:
@@ -175,7 +170,8 @@ def _registry_of(entries: list[Entry], problems: list[str]) -> Registry:
             problems.append(f"{entry.file}: entry {entry.id} is declared twice")
         else:
             registry.add(entry)
-    problems.extend(_check_references(registry))
+    for entry in registry:
+        problems.extend(f"{entry.file}: entry {entry.id}: {p}" for p in kinds.check_references(entry, registry))
     if problems:
         raise Error(ErrorKind.INVALID, _summary(problems), details={"problems": problems})
     return registry
@@ -187,16 +183,16 @@ def _summary(problems: list[str]) -> str:
     return f"app is invalid for {len(problems)} reasons:\n" + "\n".join(f"  - {p}" for p in problems)
 
 
-def _load_file(file: Path, problems: list[str]) -> list[Entry]:
+def _load_file(file: Path, kinds: "KindRegistry", problems: list[str]) -> list[Entry]:
     try:
         doc = yaml.safe_load(file.read_text())
     except yaml.YAMLError as exc:
         problems.append(f"{file}: not valid YAML: {exc}")
         return []
-    return _entries_of(doc, file, problems)
+    return _entries_of(doc, file, kinds, problems)
 
 
-def _entries_of(doc: Any, file: Path, problems: list[str]) -> list[Entry]:
+def _entries_of(doc: Any, file: Path, kinds: "KindRegistry", problems: list[str]) -> list[Entry]:
     if not isinstance(doc, dict):
         problems.append(f"{file}: expected a mapping with version, namespace and entries")
         return []
@@ -215,13 +211,14 @@ def _entries_of(doc: Any, file: Path, problems: list[str]) -> list[Entry]:
         return []
     out = []
     for index, spec in enumerate(raw):
-        entry = _entry_of(spec, namespace, file, index, problems)
+        entry = _entry_of(spec, namespace, file, index, kinds, problems)
         if entry is not None:
             out.append(entry)
     return out
 
 
-def _entry_of(spec: Any, namespace: str, file: Path, index: int, problems: list[str]) -> Entry | None:
+def _entry_of(spec: Any, namespace: str, file: Path, index: int, kinds: "KindRegistry",
+              problems: list[str]) -> Entry | None:
     where = f"{file}: entries[{index}]"
     if not isinstance(spec, dict):
         problems.append(f"{where}: expected a mapping")
@@ -233,101 +230,18 @@ def _entry_of(spec: Any, namespace: str, file: Path, index: int, problems: list[
     entry_id = f"{namespace}:{name}"
     where = f"{file}: entry {entry_id}"
     kind = spec.get("kind")
-    if kind not in KIND_KEYS:
-        problems.append(f"{where}: unknown kind {kind!r} (known: {', '.join(sorted(KIND_KEYS))})")
+    if not isinstance(kind, str) or kind not in kinds:
+        problems.append(f"{where}: unknown kind {kind!r} (known: {', '.join(kinds.names())})")
         return None
-    required, optional = KIND_KEYS[kind]
-    for key in sorted(required - spec.keys()):
-        problems.append(f"{where}: missing key {key!r}")
-    for key in sorted(spec.keys() - required - optional - _COMMON):
-        problems.append(f"{where}: unknown key {key!r} for kind {kind}")
     entry = Entry(entry_id, kind, dict(spec), file)
-    problems.extend(f"{where}: {p}" for p in _check_values(entry))
+    problems.extend(f"{where}: {p}" for p in [*_check_common(spec), *kinds.check(entry)])
     return entry
 
 
-def _check_values(entry: Entry) -> list[str]:
-    spec, problems = entry.spec, []
-    kind = entry.kind
-    if kind in ("process.lua", "function.lua", "workflow.lua"):
-        source = spec.get("source")
-        if isinstance(source, str):
-            if not source.startswith("file://"):
-                problems.append(f"source must be file://path.lua, got {source!r}")
-            elif not entry.source_path.is_file():
-                problems.append(f"source file {entry.source_path} does not exist")
-            else:
-                from .lua_bindings import compile_check
-
-                try:
-                    compile_check(entry.source_path.read_text(), entry.source_name)
-                except Error as exc:
-                    problems.append(f"source: {exc.message}")
-        modules = spec.get("modules", [])
-        if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
-            problems.append("modules must be a list of module names")
-        else:
-            for module in modules:
-                if module not in LUA_MODULES:
-                    problems.append(f"unknown module {module!r} in modules (known: {', '.join(sorted(LUA_MODULES))})")
-        if "method" in spec and not isinstance(spec["method"], str):
-            problems.append("method must be a string")
-    if kind in ("process.py", "function.py"):
-        source = spec.get("source")
-        if isinstance(source, str) and (":" not in source or source.startswith("file://")):
-            problems.append(f"source must be 'package.module:function', got {source!r}")
-    if kind == "temporal.client":
-        tls = spec.get("tls")
-        if tls is not None and not isinstance(tls, bool):
-            if not isinstance(tls, dict):
-                problems.append("tls must be true or a mapping of ca_file, cert_file, key_file, server_name")
-            else:
-                problems.extend(f"unknown key {key!r} in tls (known: ca_file, cert_file, key_file, server_name)"
-                                for key in sorted(set(tls) - _TLS_KEYS))
-        for key in ("address", "namespace", "api_key", "state_dir"):
-            if key in spec and not isinstance(spec[key], str):
-                problems.append(f"{key} must be a string")
-    if kind == "temporal.worker":
-        for key in ("max_concurrent_activities", "max_concurrent_workflow_tasks", "max_cached_workflows"):
-            value = spec.get(key)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                problems.append(f"{key} must be a positive integer, got {value!r}")
-    if kind == "workflow.lua" and not entry.workflow_meta.get("worker"):
-        problems.append("meta.temporal.workflow.worker is required (the temporal.worker entry that runs it)")
-    if kind == "supervisor":
-        from .supervision import validate_supervisor_spec
-
-        problems.extend(validate_supervisor_spec(spec))
-    return problems
-
-
-def _check_references(registry: Registry) -> list[str]:
+def _check_common(spec: Mapping[str, Any]) -> list[str]:
     problems = []
-
-    def expect(entry: Entry, key: str, ref: str | None, kinds: tuple[str, ...]) -> None:
-        if ref is None:
-            return
-        target = registry.find(ref)
-        if target is None:
-            problems.append(f"{entry.file}: entry {entry.id}: {key} refers to unknown entry {ref}")
-        elif target.kind not in kinds:
-            problems.append(f"{entry.file}: entry {entry.id}: {key} refers to {ref}, a {target.kind}, expected {' or '.join(kinds)}")
-
-    hosts = ("process.host", "temporal.worker")
-    for entry in registry:
-        if entry.kind == "workflow.lua":
-            worker = entry.workflow_meta.get("worker")
-            expect(entry, "meta.temporal.workflow.worker", qualify(str(worker), entry.namespace) if worker else None,
-                   ("temporal.worker",))
-        elif entry.kind == "temporal.worker":
-            expect(entry, "client", entry.ref("client"), ("temporal.client",))
-        elif entry.kind == "supervisor":
-            for i, child in enumerate(entry.spec.get("children") or []):
-                if not isinstance(child, dict):
-                    continue
-                if child.get("entry"):
-                    expect(entry, f"children[{i}].entry", qualify(str(child["entry"]), entry.namespace),
-                           ("process.lua", "process.py", "workflow.lua", "supervisor"))
-                if child.get("host"):
-                    expect(entry, f"children[{i}].host", qualify(str(child["host"]), entry.namespace), hosts)
+    if spec.get("meta") is not None and not isinstance(spec["meta"], Mapping):
+        problems.append(f"meta must be a mapping, got {type(spec['meta']).__name__}")
+    if "description" in spec and not isinstance(spec["description"], str):
+        problems.append(f"description must be a string, got {type(spec['description']).__name__}")
     return problems

@@ -1,199 +1,119 @@
-"""The Node: owns the hosts and the entry registry, and routes every process operation by the PID's host.
+"""The Node: owns the hosts, the services and the entry registry, and routes every process operation by the
+PID's host.
 
-A node is one trio nursery. Hosts are built from entries by kind through small factories (``HOST_FACTORIES``),
-and process bodies / functions are resolved by entry kind through ``BODY_FACTORIES`` / ``FUNCTION_FACTORIES``,
-so the node never needs to know what a Lua runtime or a Temporal worker is.
+A node is one trio nursery. It knows hosts only through :class:`~pidflow._host.Host` and entry kinds only through
+:class:`~pidflow._kind.KindRegistry`: it builds a host, a process body, a function or a service by asking the
+entry's kind, so it imports no runtime package. Start order: the kinds' built-in hosts, then declared hosts, then
+services (root supervisors) in declaration order; stop order: services in reverse, then local hosts (their
+processes' exits still reach durable watchers), then durable hosts, then ``on_stop`` callbacks.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import inspect
 import os
 import secrets
-import sys
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
 import trio
 
+from . import _kind
 from . import entries as entries_mod
-from ._api import ProcessAPI, call_context, current_context
+from ._api import ProcessAPI, current_context
 from ._events import Event, EventKind, ExitResult, Message
-from ._host import Host, SpawnRequest, noproc
+from ._host import Host, NodePort, SpawnRequest, noproc
+from ._kind import Body, Function, KindRegistry, Service
 from ._pid import Pid
-from .actors import LocalHost, Process
+from ._process import Process
 from .entries import Entry, Registry
 from .errors import Error, ErrorKind
 
-Body = Callable[[Any], Awaitable[Any]]
-DEFAULT_HOST = "pidflow:local"
 
-
-def _python_callable(entry: Entry) -> Callable[..., Any]:
-    """Import ``package.module:function``; modules beside the app's YAML file are importable too."""
-    module_name, _, attr = str(entry.spec["source"]).partition(":")
-    if entry.file is not None and str(entry.file.parent) not in sys.path:
-        sys.path.append(str(entry.file.parent))
-    try:
-        module = importlib.import_module(module_name)
-        fn = getattr(module, attr)
-    except (ImportError, AttributeError) as exc:
-        raise Error(ErrorKind.NOT_FOUND, f"entry {entry.id}: cannot load {entry.spec['source']}: {exc}") from None
-    return fn
-
-
-def _python_body(node: "Node", entry: Entry) -> Body:
-    fn = _python_callable(entry)
-    if not inspect.iscoroutinefunction(fn):
-        raise Error(ErrorKind.INVALID, f"entry {entry.id}: {entry.spec['source']} must be an async function main(input)")
-    return fn
-
-
-def _python_function(node: "Node", entry: Entry) -> Callable[..., Awaitable[Any]]:
-    fn = _python_callable(entry)
-
-    async def call(*args: Any, context: Mapping[str, Any] | None = None) -> Any:
-        with call_context(context):
-            try:
-                result = fn(*args)
-                return await result if inspect.isawaitable(result) else result
-            except Error:
-                raise
-            except Exception as exc:
-                raise Error.wrap(exc) from None
-
-    return call
-
-
-def _lua_body(node: "Node", entry: Entry) -> Body:
-    from .lua_bindings import local_process_body
-
-    return local_process_body(node, entry)
-
-
-def _lua_function(node: "Node", entry: Entry) -> Callable[..., Awaitable[Any]]:
-    from .lua_bindings import local_function
-
-    return local_function(node, entry)
-
-
-def _supervisor_body(node: "Node", entry: Entry) -> Body:
-    from .supervision import supervise, supervisor_spec
-
-    spec = supervisor_spec(entry.id, entry.spec, entry.namespace)
-
-    async def body(_input: Any) -> Any:
-        return await supervise(spec)
-
-    return body
-
-
-BODY_FACTORIES: dict[str, Callable[["Node", Entry], Body]] = {
-    "process.py": _python_body,
-    "process.lua": _lua_body,
-    "supervisor": _supervisor_body,
-}
-FUNCTION_FACTORIES: dict[str, Callable[["Node", Entry], Callable[..., Awaitable[Any]]]] = {
-    "function.py": _python_function,
-    "function.lua": _lua_function,
-}
-
-
-def _local_host_factory(node: "Node", entry: Entry) -> Host:
-    return LocalHost(entry.id)
-
-
-def _temporal_host_factory(node: "Node", entry: Entry) -> Host:
-    from .temporal_host import TemporalHost
-
-    return TemporalHost.from_entry(node, entry)
-
-
-HOST_FACTORIES: dict[str, Callable[["Node", Entry], Host]] = {
-    "process.host": _local_host_factory,
-    "temporal.worker": _temporal_host_factory,
-}
-
-
-class Node:
+class Node(NodePort):
     """Routes operations to hosts. Use :func:`open_node`; ``node.process`` is the API for top-level code."""
 
-    def __init__(self, registry: Registry, *, name: str | None = None, state_dir: Path | None = None) -> None:
+    def __init__(self, registry: Registry, *, kinds: KindRegistry | None = None, name: str | None = None,
+                 state_dir: Path | None = None) -> None:
         self.name = name or f"node-{secrets.token_hex(4)}"
         self.registry = registry
+        self.kinds = kinds or _kind.DEFAULT
         self.state_dir = state_dir or Path(os.environ.get("PIDFLOW_STATE_DIR", ".pidflow"))
         self.hosts: dict[str, Host] = {}
-        self.nursery: trio.Nursery = None  # type: ignore[assignment]
-        self.default_host_id = DEFAULT_HOST
+        self.default_host_id: str | None = None
         self.process: ProcessAPI = None  # type: ignore[assignment]
+        #: Services started with the node (root supervisors), by entry id, in start order.
+        self.services: dict[str, Service] = {}
+        self.resources: dict[str, Any] = {}
+        self._nursery: trio.Nursery = None  # type: ignore[assignment]
         self._bodies: dict[str, Body] = {}
-        self._functions: dict[str, Callable[..., Awaitable[Any]]] = {}
-        self.services: dict[str, Any] = {}  # shared per-node resources (e.g. Temporal clients), by entry id
+        self._functions: dict[str, Function] = {}
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
-        #: True once the node began to stop: supervisors then leave durable children running.
-        self.stopping = False
-        self.root_supervisors: list[Pid] = []
+        self._exit_waiters: dict[Pid | None, list[_ExitWaiter]] = {}
+        self._stopping = False
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def root_supervisors(self) -> list[Pid]:
+        """The PIDs of the services that are processes (the root supervisors), in start order."""
+        return [service.pid for service in self.services.values() if service.pid is not None]
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     async def _start(self, nursery: trio.Nursery) -> None:
-        self.nursery = nursery
-        local_entries = self.registry.of_kind("process.host")
-        builtin = LocalHost(DEFAULT_HOST)
-        await self._add_host(builtin)
-        for entry in local_entries:
-            await self._add_host(HOST_FACTORIES[entry.kind](self, entry))
-        if local_entries:
-            self.default_host_id = local_entries[0].id
-        for entry in self.registry.of_kind("temporal.worker"):
-            await self._add_host(HOST_FACTORIES[entry.kind](self, entry))
-        self.process = ProcessAPI(self, builtin.add_root())
-        await self._start_supervisors()
+        self._nursery = nursery
+        builtin = [Entry(entry_id, kind.name, {}) for kind in self.kinds for entry_id in kind.builtin]
+        for entry in [*builtin, *(e for e in self.registry if self._kind_of(e).host is not None)]:
+            kind = self._kind_of(entry)
+            assert kind.host is not None
+            host = await self._add_host(kind.host(self, entry))
+            if kind.default_host and (self.default_host_id is None or self.default_host_id in kind.builtin):
+                self.default_host_id = host.id
+        if not builtin:
+            raise Error(ErrorKind.INVALID, "no entry kind provides a built-in host for the node's own process")
+        self.process = ProcessAPI(self, self.hosts[builtin[0].id].add_root())
+        for entry in self.registry:
+            start = self._kind_of(entry).service
+            if start is not None:
+                service = await start(self, entry)
+                if service is not None:
+                    self.services[entry.id] = service
 
-    def _root_supervisor_entries(self) -> list[Entry]:
-        supervisors = self.registry.of_kind("supervisor")
-        children = {entries_mod.qualify(str(c.get("entry")), s.namespace)
-                    for s in supervisors for c in s.spec.get("children") or [] if isinstance(c, dict)}
-        return [s for s in supervisors if s.id not in children and s.spec.get("auto_start", True)]
-
-    async def _start_supervisors(self) -> None:
-        """Root supervisors start with the node, in declaration order, linked to nothing and monitored by nothing
-        (the node's root events are the caller's to read); ``node.root_supervisors`` lists their PIDs."""
-        for entry in self._root_supervisor_entries():
-            request = SpawnRequest(entry=entry.id, name=entry.id, parent=self.process.pid(), monitor=False)
-            self.root_supervisors.append(await self.spawn(request, None))
-
-    async def _stop_supervisors(self) -> None:
-        for pid in reversed(self.root_supervisors):
-            if await self.cancel(pid, 30.0, None):
-                host = self.route(pid)
-                while host.is_alive(pid):
-                    await trio.sleep(0.01)
-
-    async def _add_host(self, host: Host) -> None:
+    async def _add_host(self, host: Host) -> Host:
         self.hosts[host.id] = host
         await host.start(self)
+        return host
+
+    def _kind_of(self, entry: Entry) -> _kind.Kind:
+        return self.kinds.get(entry.kind)
+
+    async def start_task(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        return await self._nursery.start(async_fn, *args)
 
     def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` when the node stops, after every host (latest registered first)."""
         self._on_stop.append(callback)
 
     async def _stop(self) -> None:
-        # Supervisors first (children in reverse order, durable ones left running), then hosts in creation
-        # order: local hosts first, so their processes' exits still reach durable watchers through the
-        # Temporal hosts, which stop last (and flush what they were sending).
-        self.stopping = True
+        # Services first (root supervisors stop their children in reverse order, durable ones left running),
+        # then local hosts, so their processes' exits still reach durable watchers through the durable hosts,
+        # which stop last (and flush what they were sending).
+        self._stopping = True
         with trio.CancelScope(shield=True):
-            await self._stop_supervisors()
-            for host in list(self.hosts.values()):
+            for service in reversed(list(self.services.values())):
+                await service.stop()
+            hosts = list(self.hosts.values())
+            for host in [h for h in hosts if not h.durable] + [h for h in hosts if h.durable]:
                 await host.stop()
             for callback in reversed(self._on_stop):
                 await callback()
 
     # -- resolution -----------------------------------------------------------------------------------------------
     def host(self, host_id: str | None) -> Host:
-        host_id = host_id or self.default_host_id
+        host_id = host_id or self.default_host_id or ""
         host = self.hosts.get(host_id)
         if host is None:
             known = ", ".join(sorted(self.hosts))
@@ -205,7 +125,7 @@ class Node:
 
     def route(self, pid: Pid) -> Host:
         if pid.node is not None and pid.node != self.name:
-            remote = self.services.get("remote_nodes")
+            remote = self.resources.get("remote_nodes")
             if remote is None:
                 raise Error(ErrorKind.UNAVAILABLE, f"{pid} belongs to node {pid.node}, which this node cannot reach")
             return remote
@@ -226,22 +146,30 @@ class Node:
         else:
             raise Error(ErrorKind.INVALID, f"entry must be an entry id or an async function, got {type(entry).__name__}")
         spec = self.registry.get(entry)
-        factory = BODY_FACTORIES.get(spec.kind)
+        factory = self._kind_of(spec).body
         if factory is None:
+            runnable = ", ".join(kind.name for kind in self.kinds.with_role("process") if kind.body is not None)
             raise Error(ErrorKind.INVALID, f"entry {entry} is a {spec.kind}, which host {host_id} cannot run "
-                                           f"(it runs {', '.join(sorted(BODY_FACTORIES))})")
+                                           f"(it runs {runnable})")
         body = self._bodies[entry] = factory(self, spec)
         return body
 
-    def function(self, entry_id: str) -> Callable[..., Awaitable[Any]]:
+    def function(self, entry_id: str) -> Function:
         fn = self._functions.get(entry_id)
         if fn is None:
             spec = self.registry.get(entry_id)
-            factory = FUNCTION_FACTORIES.get(spec.kind)
+            factory = self._kind_of(spec).function
             if factory is None:
                 raise Error(ErrorKind.INVALID, f"entry {entry_id} is a {spec.kind}, not a function")
             fn = self._functions[entry_id] = factory(self, spec)
         return fn
+
+    def runs_on(self, entry_id: str) -> str | None:
+        """The host that runs ``entry_id`` when the caller names none (a workflow's worker), else None (the
+        default local host)."""
+        entry = self.registry.get(entry_id)
+        runs_on = self._kind_of(entry).runs_on
+        return runs_on(entry) if runs_on is not None else None
 
     async def call(self, entry_id: str, *args: Any, context: Mapping[str, Any] | None = None) -> Any:
         """Run a ``function.*`` entry here and return its result (its error is raised). ``context`` is what
@@ -329,26 +257,23 @@ class Node:
 
     def forget_link(self, pid: Pid, other: Pid) -> None:
         try:
-            host = self.route(pid)
+            self.route(pid).forget_link(pid, other)
         except Error:
-            return
-        forget = getattr(host, "forget_link", None)
-        if forget is not None:
-            forget(pid, other)
+            pass
 
     # exec waits on a private channel so that other EXIT events stay in the caller's events() stream.
     def _exit_waiters_add(self, parent: Pid | None, waiter: "_ExitWaiter") -> None:
-        self.services.setdefault("exit_waiters", {}).setdefault(parent, []).append(waiter)
+        self._exit_waiters.setdefault(parent, []).append(waiter)
 
     def _exit_waiters_remove(self, parent: Pid | None, waiter: "_ExitWaiter") -> None:
-        waiters = self.services["exit_waiters"].get(parent, [])
+        waiters = self._exit_waiters.get(parent, [])
         if waiter in waiters:
             waiters.remove(waiter)
         if not waiters:
-            self.services["exit_waiters"].pop(parent, None)
+            self._exit_waiters.pop(parent, None)
 
     def _offer_exit(self, pid: Pid, event: Event) -> bool:
-        waiters = self.services.get("exit_waiters")
+        waiters = self._exit_waiters
         if not waiters:
             return False
         for waiter in waiters.get(pid, ()):
@@ -397,19 +322,22 @@ async def open_node(
     *,
     name: str | None = None,
     state_dir: str | Path | None = None,
+    kinds: KindRegistry | None = None,
 ) -> AsyncIterator[Node]:
-    """Start a node: its hosts (and Temporal workers), then yield it; on exit stop everything in order.
+    """Start a node: its hosts (and Temporal workers), then its services (root supervisors), then yield it; on
+    exit stop everything in order.
 
     ``app`` is a YAML file, a folder of them, a :class:`Registry`, or None for a node with only the built-in
-    local host (Python callables can still be spawned).
+    local host (Python callables can still be spawned). ``kinds`` (default: the built-in kinds plus any
+    registered with :func:`pidflow.register_kind`) says what each entry kind builds.
     """
     if app is None:
         registry = Registry()
     elif isinstance(app, Registry):
         registry = app
     else:
-        registry = entries_mod.load(app)
-    node = Node(registry, name=name, state_dir=Path(state_dir) if state_dir else None)
+        registry = entries_mod.load(app, kinds)
+    node = Node(registry, kinds=kinds, name=name, state_dir=Path(state_dir) if state_dir else None)
     try:
         async with trio.open_nursery() as nursery:
             await node._start(nursery)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
 import trio
 
+from .._api import ProcessAPI
+from .._api import _current as _current_process
 from .._events import Event, ExitResult, Message
 from .._nursery import serve_nursery
 from .._host import Host, SpawnRequest, linked_failure, noproc
@@ -21,7 +23,7 @@ from ..errors import Error, ErrorKind
 from .._process import Process
 
 if TYPE_CHECKING:
-    from ..node import Node
+    from .._host import NodePort
 
 Body = Callable[[Any], Awaitable[Any]]
 
@@ -33,7 +35,7 @@ class LocalHost(Host):
 
     def __init__(self, id: str) -> None:
         self.id = id
-        self.node: Node = None  # type: ignore[assignment]  # set by start()
+        self.node: NodePort = None  # type: ignore[assignment]  # set by start()
         self._table: dict[str, Process] = {}
         self._names: dict[str, Pid] = {}
         self._ids = itertools.count(1)
@@ -42,11 +44,9 @@ class LocalHost(Host):
         self._closing = False
 
     # -- lifecycle --------------------------------------------------------------------------------------------
-    async def start(self, node: "Node") -> None:
-        if ProcessAPI is None:
-            _bind_api()
+    async def start(self, node: "NodePort") -> None:
         self.node = node
-        self._nursery = await node.nursery.start(serve_nursery, self._stopped)
+        self._nursery = await node.start_task(serve_nursery, self._stopped)
 
 
     async def stop(self) -> None:
@@ -247,16 +247,3 @@ class LocalHost(Host):
 
     async def unlink(self, watcher: Pid, target: Pid) -> None:
         self.forget_link(target, watcher)
-
-
-def _bind_api() -> None:
-    """Late import: the API module imports this package."""
-    global ProcessAPI, _current_process
-    from .._api import ProcessAPI, _current
-
-    _current_process = _current
-
-
-ProcessAPI: Any = None
-_current_process: Any = None
-

@@ -7,7 +7,7 @@ Layout: ``_backend`` (the :class:`LuaBackend` ABC and preemption policies), ``_t
 ``require``) and its parts loaded on first use (``_core_channel.lua``, ``_core_timers.lua``,
 ``_core_coroutine.lua``, ``_core_values.lua``, ``_core_blocking.lua``), ``_driver`` (:class:`LuaProcess`),
 ``_values``, ``_durations``, ``_modules`` (registry), ``_stdlib`` (channel, time, json, uuid, crypto, errors,
-ctx, funcs).
+ctx, funcs), ``_local`` (local Lua processes and functions), ``_kinds`` (their entry kinds).
 """
 
 from ._backend import Budget as Budget
@@ -25,3 +25,5 @@ from ._values import as_pid as as_pid
 from ._local import local_function as local_function
 from ._local import local_process_body as local_process_body
 from ._process_module import ProcessPort as ProcessPort
+from ._kinds import KINDS as KINDS
+from ._kinds import check_lua_code as check_lua_code

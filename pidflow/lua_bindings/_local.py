@@ -18,7 +18,7 @@ from ._trio_backend import TrioBackend
 
 if TYPE_CHECKING:
     from .._api import ProcessAPI
-    from ..node import Node
+    from .._host import NodePort
 
 
 class LocalPort(ProcessPort):
@@ -91,7 +91,7 @@ def _max_memory(entry: Entry) -> int:
     return value
 
 
-def local_process_body(node: "Node", entry: Entry) -> Callable[[Any], Awaitable[Any]]:
+def local_process_body(node: "NodePort", entry: Entry) -> Callable[[Any], Awaitable[Any]]:
     """A process body that runs the entry's Lua ``method`` as the calling local process."""
     source = entry.read_source()
     path = entry.source_name
@@ -111,7 +111,7 @@ def local_process_body(node: "Node", entry: Entry) -> Callable[[Any], Awaitable[
     return body
 
 
-def local_function(node: "Node", entry: Entry) -> Callable[..., Awaitable[Any]]:
+def local_function(node: "NodePort", entry: Entry) -> Callable[..., Awaitable[Any]]:
     """A ``function.lua`` entry: a fresh Lua state per call, with the caller's context."""
     source = entry.read_source()
     path = entry.source_name

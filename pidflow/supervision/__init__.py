@@ -11,3 +11,4 @@ from ._supervisor import Supervisor as Supervisor
 from ._supervisor import should_restart as should_restart
 from ._supervisor import start_supervisor as start_supervisor
 from ._supervisor import supervise as supervise
+from ._kinds import KINDS as KINDS

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import attrs
 
 from .._duration import parse_duration
+from ..entries import qualify
 from ..errors import Error, ErrorKind
 
 
@@ -99,9 +100,16 @@ def validate_supervisor_spec(spec: Mapping[str, Any]) -> list[str]:
         for key in ("id", "entry"):
             if not child.get(key):
                 problems.append(f"children[{i}]: missing key {key!r}")
-        if child.get("id") in seen:
-            problems.append(f"children[{i}]: duplicate child id {child.get('id')!r}")
-        seen.add(child.get("id"))
+        child_id = child.get("id")
+        if child_id and (not isinstance(child_id, (str, int)) or isinstance(child_id, bool)):
+            problems.append(f"children[{i}]: id must be a string, got {child_id!r}")
+        elif child_id in seen:
+            problems.append(f"children[{i}]: duplicate child id {child_id!r}")
+        else:
+            seen.add(child_id)
+        for key in ("entry", "host", "name"):
+            if child.get(key) and not isinstance(child[key], str):
+                problems.append(f"children[{i}]: {key} must be a string, got {child[key]!r}")
         restart = child.get("restart", Restart.PERMANENT.value)
         if restart not in RESTARTS:
             problems.append(f"children[{i}]: restart must be one of {', '.join(RESTARTS)}, got {restart!r}")
@@ -117,8 +125,6 @@ def validate_supervisor_spec(spec: Mapping[str, Any]) -> list[str]:
 
 def supervisor_spec(entry_id: str, spec: Mapping[str, Any], namespace: str) -> SupervisorSpec:
     """The runnable spec of a ``supervisor`` entry (validated at load; entry references qualified)."""
-    from ..entries import qualify
-
     problems = validate_supervisor_spec(spec)
     if problems:
         raise Error(ErrorKind.INVALID, f"entry {entry_id}: " + "; ".join(problems))

@@ -30,7 +30,7 @@ from ._intensity import RestartWindow
 from ._spec import ChildSpec, Restart, Strategy, SupervisorSpec
 
 if TYPE_CHECKING:
-    from ..node import Node
+    from .._host import NodePort
 
 
 def should_restart(restart: Restart, result: ExitResult) -> bool:
@@ -63,7 +63,7 @@ class SupervisorCore:
 
     def __init__(self, api: ProcessAPI, spec: SupervisorSpec) -> None:
         self.api = api
-        self.node: Node = api.node
+        self.node: NodePort = api.node
         self.spec = spec
         self.name = spec.name or f"supervisor-{api.pid().id}"
         self.children: list[_Child] = []
@@ -277,7 +277,7 @@ async def supervise(spec: SupervisorSpec) -> str:
     api = current()
     api.set_options(trap_links=True)
     core = SupervisorCore(api, spec)
-    registry = api.node.services.setdefault("supervisors", {})
+    registry = api.node.resources.setdefault("supervisors", {})
     registry[api.pid()] = core
     try:
         await core.run()
@@ -290,11 +290,11 @@ async def supervise(spec: SupervisorSpec) -> str:
 class Supervisor:
     """A handle on a running supervisor of this node: inspect and change its children."""
 
-    node: "Node"
+    node: "NodePort"
     pid: Pid
 
     def _core(self) -> SupervisorCore:
-        core = self.node.services.get("supervisors", {}).get(self.pid)
+        core = self.node.resources.get("supervisors", {}).get(self.pid)
         if core is None:
             raise Error(ErrorKind.NOT_FOUND, f"no running supervisor {self.pid} on this node")
         return core

@@ -1,7 +1,21 @@
-"""The Temporal host: Lua workflows as durable processes, the embedded dev server, the trio/asyncio bridge."""
+"""The Temporal host: Lua workflows as durable processes, the embedded dev server, the trio/asyncio bridge.
 
-from ._host import TemporalHost as TemporalHost
+``KINDS`` is light to import; temporalio itself loads on first use of ``TemporalHost`` (an app with a
+``temporal.worker``), so that apps of local processes do not pay for it.
+"""
+
+from typing import Any
+
+from ._kinds import KINDS as KINDS
 from ._protocol import workflow_type_name as workflow_type_name
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TemporalHost":
+        from ._host import TemporalHost
+
+        return TemporalHost
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run_dev_server(*, port: int, ui_port: int, db_filename: str) -> int:

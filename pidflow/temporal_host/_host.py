@@ -33,9 +33,10 @@ from . import _protocol as protocol
 from ._failures import to_error
 from ._options import CONFLICT_POLICIES, workflow_start_kwargs
 from ._service import TemporalService
+from ._worker import start_worker
 
 if TYPE_CHECKING:
-    from ..node import Node
+    from .._host import NodePort
 
 
 class TemporalHost(Host):
@@ -45,7 +46,7 @@ class TemporalHost(Host):
         self.id = entry.id
         self.entry = entry
         self.task_queue = str(entry.spec["task_queue"])
-        self.node: Node = None  # type: ignore[assignment]
+        self.node: NodePort = None  # type: ignore[assignment]
         self.service: TemporalService = None  # type: ignore[assignment]
         self.client: Client = None  # type: ignore[assignment]
         self._worker: Worker | None = None
@@ -56,12 +57,8 @@ class TemporalHost(Host):
         self.workflow_types: dict[str, Entry] = {}
         self.search_attribute_types: dict[str, int] = {}
 
-    @classmethod
-    def from_entry(cls, node: "Node", entry: Entry) -> "TemporalHost":
-        return cls(entry)
-
     # -- lifecycle ------------------------------------------------------------------------------------------------
-    async def start(self, node: "Node") -> None:
+    async def start(self, node: "NodePort") -> None:
         self.node = node
         self.workflow_types = protocol.workflow_types(node.registry, self.id)
         self.service = await TemporalService.for_node(node)
@@ -69,9 +66,7 @@ class TemporalHost(Host):
         client_entry = node.registry.get(client_ref) if client_ref else None
         self.client = await self.service.client(client_entry)
         self.search_attribute_types = await self.service.search_attribute_types(self.client)
-        self._nursery = await node.nursery.start(serve_nursery, self._done)
-        from ._worker import start_worker
-
+        self._nursery = await node.start_task(serve_nursery, self._done)
         self._worker = await start_worker(self)
 
 

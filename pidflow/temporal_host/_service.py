@@ -23,7 +23,7 @@ from ._aio import AsyncioThread, open_asyncio_thread
 from ._converter import DATA_CONVERTER
 
 if TYPE_CHECKING:
-    from ..node import Node
+    from .._host import NodePort
 
 ADDRESS_ENV = "PIDFLOW_TEMPORAL_ADDRESS"
 # Search attributes the embedded server knows from the start (the workflow spec's examples use them).
@@ -41,7 +41,7 @@ def node_task_queue(node_name: str) -> str:
 class TemporalService:
     """Get it with ``await TemporalService.for_node(node)``; it stops after the node's hosts."""
 
-    def __init__(self, node: "Node") -> None:
+    def __init__(self, node: "NodePort") -> None:
         self.node = node
         self.aio: AsyncioThread = None  # type: ignore[assignment]
         self._clients: dict[str | None, Client] = {}
@@ -52,11 +52,11 @@ class TemporalService:
         self._lock = trio.Lock()
 
     @classmethod
-    async def for_node(cls, node: "Node") -> "TemporalService":
-        service = node.services.get("temporal")
+    async def for_node(cls, node: "NodePort") -> "TemporalService":
+        service = node.resources.get("temporal")
         if service is None:
-            service = node.services["temporal"] = cls(node)
-            await node.nursery.start(service._serve)
+            service = node.resources["temporal"] = cls(node)
+            await node.start_task(service._serve)
             node.on_stop(service.stop)
         return service
 

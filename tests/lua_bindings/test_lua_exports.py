@@ -4,7 +4,7 @@ import pidflow.lua_bindings as lb
 
 PUBLIC = {"LuaProcess", "LuaBackend", "TrioBackend", "TimeSlice", "Budget", "register_module", "ModuleContext",
           "compile_check", "parse_duration", "as_pid", "ALWAYS_AVAILABLE", "DEFAULT_MAX_MEMORY",
-          "local_process_body", "local_function", "ProcessPort"}
+          "local_process_body", "local_function", "ProcessPort", "KINDS", "check_lua_code"}
 
 
 def test_public_names_are_exactly_the_documented_ones():

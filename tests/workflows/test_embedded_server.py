@@ -22,7 +22,7 @@ async def test_node_without_an_address_runs_workflows_on_an_embedded_dev_server(
     monkeypatch.delenv("PIDFLOW_TEMPORAL_ADDRESS")
     state = tmp_path / "state"
     async with pidflow.open_node(app, state_dir=state) as node:
-        server = node.services["temporal"]._dev_server
+        server = node.resources["temporal"]._dev_server
         assert server is not None and server.running
         server_pid = server.pid
         with trio.fail_after(60):

@@ -1,0 +1,187 @@
+"""Entry kinds: what each kind of entry is, declared by the package that owns it.
+
+Design note. A :class:`Kind` is data: its name, its keys, how its values are checked, which other entries it
+refers to, and what the node builds from its entries (a host, a process body, a function, a service started
+with the node). Packages declare their kinds in one module each (``actors/_kinds.py``, ``lua_bindings/_kinds.py``,
+``supervision/_kinds.py``, ``temporal_host/_kinds.py``); the composition root ``pidflow/kinds.py`` registers the
+built-in ones into :data:`DEFAULT`. ``entries`` validates with a :class:`KindRegistry` and the node builds through
+one, so neither imports a runtime package, and adding a kind touches one package and no core file.
+
+Rejected: packages registering themselves on import (which kinds exist would depend on what happened to be
+imported) and a second table of kind names in the node or the CLI (two places to keep in step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from .errors import Error, ErrorKind
+
+if TYPE_CHECKING:
+    from ._host import Host, NodePort
+    from ._pid import Pid
+    from .entries import Entry, Registry
+
+Body = Callable[[Any], Awaitable[Any]]
+Function = Callable[..., Awaitable[Any]]
+
+#: The keys every entry may have, whatever its kind.
+COMMON_KEYS = frozenset({"name", "kind", "description", "meta"})
+
+
+class Service(Protocol):
+    """Something an entry started with the node; stopped in reverse start order when the node stops."""
+
+    #: The process that is the service (a root supervisor), or None.
+    pid: "Pid | None"
+
+    async def stop(self) -> None: ...
+
+
+@attrs.frozen
+class Reference:
+    """``entry``'s ``key`` names ``target``, which must be one of ``kinds`` or have one of ``roles``."""
+
+    key: str
+    target: str
+    kinds: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+    def accepts(self, kind: "Kind") -> bool:
+        return kind.name in self.kinds or bool(kind.roles & set(self.roles))
+
+    def expected(self) -> str:
+        return " or ".join([*self.kinds, *(f"a {role}" for role in self.roles)])
+
+
+@attrs.frozen(kw_only=True)
+class Kind:
+    """One kind of entry. Every field but ``name`` is optional; a kind that builds nothing is pure data (a
+    ``temporal.client`` is read by the hosts that name it).
+
+    - ``required`` / ``optional``: its keys besides :data:`COMMON_KEYS`; any other key is an error.
+    - ``check(entry)``: problems with the values (strings, each naming the key); never raises.
+    - ``references(entry)``: the other entries it names, checked once every file is read.
+    - ``host(node, entry)``: a :class:`~pidflow._host.Host`, started with the node before any service.
+    - ``body(node, entry)``: an async ``main(input)`` that a local host runs as a process.
+    - ``function(node, entry)``: an async callable for ``node.call`` and ``funcs.call``.
+    - ``service(node, entry)``: started with the node, in declaration order, after the hosts; returns a
+      :class:`Service`, or None when this entry is not to be started (not a root, ``auto_start: false``).
+    - ``process``: its entries are processes even without a ``body`` (a host of another kind runs them).
+    - ``runs_on(entry)``: the host that runs the entry when the caller names none (a workflow's worker).
+    - ``builtin``: entry ids of this kind the node always has (the built-in local host), first of all.
+    - ``default_host``: hosts of this kind can be the node's default; the first declared one is.
+    """
+
+    name: str
+    required: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    optional: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    check: Callable[["Entry"], Iterable[str]] | None = None
+    references: Callable[["Entry"], Iterable[Reference]] | None = None
+    host: Callable[["NodePort", "Entry"], "Host"] | None = None
+    body: Callable[["NodePort", "Entry"], Body] | None = None
+    function: Callable[["NodePort", "Entry"], Function] | None = None
+    service: Callable[["NodePort", "Entry"], Awaitable[Service | None]] | None = None
+    process: bool = False
+    runs_on: Callable[["Entry"], str | None] | None = None
+    builtin: tuple[str, ...] = ()
+    default_host: bool = False
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """What the node can do with its entries: ``host``, ``process``, ``function``, ``service``."""
+        roles = set()
+        if self.host is not None:
+            roles.add("host")
+        if self.body is not None or self.process:
+            roles.add("process")
+        if self.function is not None:
+            roles.add("function")
+        if self.service is not None:
+            roles.add("service")
+        return frozenset(roles)
+
+
+class KindRegistry:
+    """Kinds by name. The node and ``entries`` take one; :data:`DEFAULT` holds the built-in kinds (and any
+    registered with :func:`pidflow.register_kind`)."""
+
+    def __init__(self, kinds: Iterable[Kind] = ()) -> None:
+        self._kinds: dict[str, Kind] = {}
+        for kind in kinds:
+            self.register(kind)
+
+    def register(self, kind: Kind) -> Kind:
+        """Add ``kind``; ALREADY_EXISTS when its name is taken (a kind is never silently replaced)."""
+        if not isinstance(kind, Kind):
+            raise Error(ErrorKind.INVALID, f"register takes a pidflow.Kind, got {type(kind).__name__}")
+        if kind.name in self._kinds:
+            raise Error(ErrorKind.ALREADY_EXISTS, f"entry kind {kind.name} is registered already")
+        unknown = (kind.required | kind.optional) & COMMON_KEYS
+        if unknown:
+            raise Error(ErrorKind.INVALID, f"entry kind {kind.name}: {sorted(unknown)[0]!r} is a key of every entry")
+        self._kinds[kind.name] = kind
+        return kind
+
+    def copy(self) -> "KindRegistry":
+        """A registry with the same kinds, to add to without changing this one."""
+        return KindRegistry(self._kinds.values())
+
+    def find(self, name: str) -> Kind | None:
+        return self._kinds.get(name)
+
+    def get(self, name: str) -> Kind:
+        kind = self._kinds.get(name)
+        if kind is None:
+            raise Error(ErrorKind.NOT_FOUND, f"unknown kind {name!r} (known: {', '.join(sorted(self._kinds))})")
+        return kind
+
+    def with_role(self, role: str) -> list[Kind]:
+        return [kind for kind in self._kinds.values() if role in kind.roles]
+
+    def names(self) -> list[str]:
+        return sorted(self._kinds)
+
+    def __iter__(self) -> Iterator[Kind]:
+        return iter(self._kinds.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    # -- validation (called by ``entries``) ------------------------------------------------------------------------
+    def check(self, entry: "Entry") -> list[str]:
+        """Problems with an entry's keys and values (its kind is known)."""
+        kind = self._kinds[entry.kind]
+        problems = [f"missing key {key!r}" for key in sorted(kind.required - entry.spec.keys())]
+        problems += [f"unknown key {key!r} for kind {kind.name}"
+                     for key in sorted(entry.spec.keys() - kind.required - kind.optional - COMMON_KEYS)]
+        if kind.check is not None:
+            try:
+                problems.extend(kind.check(entry))
+            except Exception as exc:  # a kind's checker is code too: its crash is a problem to report, not ours
+                problems.append(f"kind {kind.name} could not check this entry: {type(exc).__name__}: {exc}")
+        return problems
+
+    def check_references(self, entry: "Entry", registry: "Registry") -> list[str]:
+        """Problems with what ``entry`` names: unknown entries, or entries of a kind it cannot use."""
+        kind = self._kinds.get(entry.kind)
+        if kind is None or kind.references is None:
+            return []
+        problems = []
+        for ref in kind.references(entry):
+            target = registry.find(ref.target)
+            if target is None:
+                problems.append(f"{ref.key} refers to unknown entry {ref.target}")
+                continue
+            target_kind = self._kinds.get(target.kind)
+            if target_kind is None or not ref.accepts(target_kind):
+                problems.append(f"{ref.key} refers to {ref.target}, a {target.kind}, expected {ref.expected()}")
+        return problems
+
+
+#: The kinds ``pidflow.load_entries`` and ``pidflow.open_node`` use unless given others. The composition root
+#: (``pidflow/kinds.py``, imported by the package) fills it with the built-in kinds.
+DEFAULT = KindRegistry()

@@ -1,0 +1,99 @@
+"""The Temporal entry kinds: ``temporal.client`` (a connection, pure data), ``temporal.worker`` (a host whose
+processes are workflows on its task queue) and ``workflow.lua`` (a durable Lua process run by a worker)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from .._kind import Kind, Reference
+from ..entries import Entry
+from ..lua_bindings import check_lua_code
+from ._protocol import worker_of
+
+if TYPE_CHECKING:
+    from .._host import Host, NodePort
+
+TLS_KEYS = ("ca_file", "cert_file", "key_file", "server_name")
+WORKER_LIMITS = ("max_concurrent_activities", "max_concurrent_workflow_tasks", "max_cached_workflows")
+
+
+def _check_client(entry: Entry) -> list[str]:
+    spec, problems = entry.spec, []
+    tls = spec.get("tls")
+    if tls is not None and not isinstance(tls, bool):
+        if not isinstance(tls, Mapping):
+            problems.append(f"tls must be true or a mapping of {', '.join(TLS_KEYS)}")
+        else:
+            problems.extend(f"unknown key {key!r} in tls (known: {', '.join(TLS_KEYS)})"
+                            for key in sorted(set(tls) - set(TLS_KEYS), key=str))
+            problems.extend(f"tls.{key} must be a string" for key in TLS_KEYS
+                            if key in tls and not isinstance(tls[key], str))
+    for key in ("address", "namespace", "api_key", "state_dir"):
+        if key in spec and not isinstance(spec[key], str):
+            problems.append(f"{key} must be a string")
+    attributes = spec.get("search_attributes")
+    if attributes is not None and (not isinstance(attributes, Mapping)
+                                   or not all(isinstance(v, str) for v in attributes.values())):
+        problems.append("search_attributes must be a mapping of attribute name to type (Keyword, Text, Int, ...)")
+    return problems
+
+
+def _check_worker(entry: Entry) -> list[str]:
+    problems = []
+    if not isinstance(entry.spec.get("task_queue"), str) or not entry.spec["task_queue"]:
+        problems.append(f"task_queue must be a non-empty string, got {entry.spec.get('task_queue')!r}")
+    if "client" in entry.spec and not isinstance(entry.spec["client"], str):
+        problems.append(f"client must be an entry id, got {entry.spec['client']!r}")
+    for key in WORKER_LIMITS:
+        value = entry.spec.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            problems.append(f"{key} must be a positive integer, got {value!r}")
+    return problems
+
+
+def _worker_references(entry: Entry) -> list[Reference]:
+    client = entry.ref("client") if isinstance(entry.spec.get("client"), str) else None
+    return [Reference("client", client, kinds=("temporal.client",))] if client else []
+
+
+def _check_workflow(entry: Entry) -> list[str]:
+    problems = check_lua_code(entry)
+    temporal = entry.meta.get("temporal")
+    if temporal is not None and not isinstance(temporal, Mapping):
+        problems.append(f"meta.temporal must be a mapping, got {type(temporal).__name__}")
+    elif isinstance(temporal, Mapping) and temporal.get("workflow") is not None \
+            and not isinstance(temporal["workflow"], Mapping):
+        problems.append(f"meta.temporal.workflow must be a mapping, got {type(temporal['workflow']).__name__}")
+    worker = entry.workflow_meta.get("worker")
+    if not worker:
+        problems.append("meta.temporal.workflow.worker is required (the temporal.worker entry that runs it)")
+    elif not isinstance(worker, str):
+        problems.append(f"meta.temporal.workflow.worker must be an entry id, got {worker!r}")
+    name = entry.workflow_meta.get("name")
+    if name is not None and (not isinstance(name, str) or not name):
+        problems.append(f"meta.temporal.workflow.name must be a non-empty string, got {name!r}")
+    return problems
+
+
+def _workflow_references(entry: Entry) -> list[Reference]:
+    worker = entry.workflow_meta.get("worker")
+    if not isinstance(worker, str) or not worker:
+        return []
+    return [Reference("meta.temporal.workflow.worker", worker_of(entry), kinds=("temporal.worker",))]
+
+
+def _worker_host(node: "NodePort", entry: Entry) -> "Host":
+    from ._host import TemporalHost  # temporalio loads only for apps that have a worker
+
+    return TemporalHost(entry)
+
+
+KINDS = (
+    Kind(name="temporal.client", optional={"address", "namespace", "tls", "api_key", "state_dir",
+                                           "search_attributes"}, check=_check_client),
+    Kind(name="temporal.worker", required={"task_queue"}, optional={"client", *WORKER_LIMITS}, check=_check_worker,
+         references=_worker_references, host=_worker_host),
+    Kind(name="workflow.lua", required={"source"}, optional={"method", "modules"}, check=_check_workflow,
+         references=_workflow_references, process=True, runs_on=worker_of),
+)
