@@ -12,9 +12,12 @@ needs (``sethook`` for new coroutines, ``getinfo``/``traceback`` for error locat
 the sandboxed code never sees. Lua 5.4 keeps hook *functions* per thread, so the core sets the hook on every
 coroutine it creates (a new coroutine would otherwise run unhooked).
 
-Deterministic mode (workflows) replaces ``pairs``/``next`` by canonical-order versions (numbers ascending, then
-strings, then false/true; other key types raise) and serves ``os.time``/``os.date`` (always UTC) and
-``math.random`` from the backend; ``os.clock``, ``os.time(table)`` and ``math.randomseed`` raise.
+Deterministic mode (workflows) replaces ``pairs``/``next`` by versions that walk a per-table order (canonical on a
+table's first walk: numbers ascending, then strings, then false/true; other key types raise; keys added later
+are appended; O(1) amortised per step), serves ``os.time``/``os.date`` (always UTC) and ``math.random`` (Lua
+5.4's arguments and ranges) from the backend, and makes ``tostring``/``print``/``string.format`` show an object
+as ``table: 0x00000001`` (counted per run) instead of its address (``%p`` of a string raises);
+``os.clock``, ``os.time(table)`` and ``math.randomseed`` raise.
 """
 
 SANDBOX_LUA = r"""
@@ -57,61 +60,266 @@ if opts.deterministic then
     if string.sub(fmt, 1, 1) ~= "!" then fmt = "!" .. fmt end
     return raw_date(fmt, t or now_s())
   end
-  math.random = function(m, n)
-    local r = rand53()
-    if m == nil then return r / 9007199254740992.0 end
-    if n == nil then m, n = 1, m end
-    if m > n then error("bad argument to 'random' (interval is empty)", 2) end
-    return m + r % (n - m + 1)
+  -- math.random: Lua 5.4's arguments, errors and ranges over the workflow's random source. An interval of up
+  -- to 2^53 values takes one 53-bit draw as `low + r % size` (what runs recorded before kept doing); wider
+  -- ones and math.random(0) take 64 bits, projected as Lua's project() does (mask, redraw while above).
+  local tonumber, math_toint, ult, select = tonumber, math.tointeger, math.ult, select
+  local getmt = P.getmetatable
+  local function typename(v)   -- as luaL_typeerror names a value
+    local mt = getmt(v)
+    local name = mt and rawget(mt, "__name")
+    return raw_type(name) == "string" and name or raw_type(v)
+  end
+  local function checkint(v, i)   -- luaL_checkinteger (numeric strings convert)
+    if raw_type(v) == "string" then v = tonumber(v) or v end
+    if raw_type(v) == "number" then
+      local n = math_toint(v)
+      if n then return n end
+      error("bad argument #" .. i .. " to 'random' (number has no integer representation)", 3)
+    end
+    error("bad argument #" .. i .. " to 'random' (number expected, got " .. typename(v) .. ")", 3)
+  end
+  local function rand64() return (rand53() << 11) | (rand53() & 0x7FF) end
+  math.random = function(...)
+    local argc, low, up = select("#", ...), 1, nil
+    if argc == 0 then return rand53() / 9007199254740992.0 end
+    if argc == 1 then
+      up = checkint(..., 1)
+      if up == 0 then return rand64() end
+    elseif argc == 2 then
+      local m, n = ...
+      low, up = checkint(m, 1), checkint(n, 2)
+    else
+      error("wrong number of arguments", 2)
+    end
+    if low > up then error("bad argument #1 to 'random' (interval is empty)", 2) end
+    local lim = up - low   -- as an unsigned integer: the interval has lim + 1 values
+    if ult(lim, 9007199254740992) then return low + rand53() % (lim + 1) end
+    local mask = lim | (lim >> 1)
+    mask = mask | (mask >> 2); mask = mask | (mask >> 4); mask = mask | (mask >> 8)
+    mask = mask | (mask >> 16); mask = mask | (mask >> 32)
+    local r = rand64() & mask
+    while ult(lim, r) do r = rand64() & mask end
+    return low + r
   end
   math.randomseed = function() error("math.randomseed is not available in workflows: math.random already comes from the workflow's deterministic source", 2) end
-  local rank = {number = 1, string = 2, boolean = 3}
-  local function less(a, b)
-    local ta, tb = raw_type(a), raw_type(b)
-    if ta ~= tb then return rank[ta] < rank[tb] end
-    if ta == "boolean" then return (not a) and b end
-    return a < b
-  end
-  local function sorted_keys(t)
-    local keys, n = {}, 0
-    for k in raw_next, t do
-      if not rank[raw_type(k)] then
-        error("pairs/next over a table with " .. raw_type(k) .. " keys has no deterministic order in a workflow; use string or number keys", 3)
+  -- pairs/next: a per-table walk order, so that a step costs O(1) amortised. A table's order is made on its
+  -- first walk: its keys in canonical order (numbers ascending, then strings, then false, true; other key
+  -- types raise). Lua cannot tell us when a table gains a key, so a walk that reaches the end of the order
+  -- scans the table once (O(n), amortised over the walk) for keys the order lacks, and appends them, in
+  -- canonical order, after the keys it kept (cleared keys are dropped then): keys already in the order never
+  -- move, so a walk in progress goes on where it was. Cleared keys stay until then and are skipped, so
+  -- clearing fields during a walk (which Lua allows) is safe; `head` skips the cleared keys at the front once,
+  -- so `next(t)` on a table being emptied stays O(1). All of it depends only on what the Lua code did, never
+  -- on the process's string hash seed.
+  -- orders[t] = {keys, pos, n, head}: pos[key] = its index in keys or, for a key dropped by the last rebuild,
+  -- the index of the last kept key before it (a walk that stopped at it goes on from there)
+  local orders = setmetatable({}, {__mode = "k"})
+  local function canonical(keys, n)   -- sorts keys[1..n] in place
+    local nums, strs, nn, ns, f, tr = nil, nil, 0, 0, false, false
+    for i = 1, n do
+      local ty = raw_type(keys[i])
+      if ty == "number" then nn = nn + 1 elseif ty == "string" then ns = ns + 1
+      elseif ty ~= "boolean" then
+        -- level 4: canonical <- build/refresh <- next <- the walking code
+        error("pairs/next over a table with " .. ty .. " keys has no deterministic order in a workflow; use string or number keys", 4)
       end
-      n = n + 1
-      keys[n] = k
     end
-    sort(keys, less)
-    return keys, n
+    if nn == n or ns == n then sort(keys) return end
+    nums, strs = {}, {}
+    nn, ns = 0, 0
+    for i = 1, n do
+      local k = keys[i]
+      local ty = raw_type(k)
+      if ty == "number" then nn = nn + 1; nums[nn] = k
+      elseif ty == "string" then ns = ns + 1; strs[ns] = k
+      elseif k then tr = true else f = true end
+    end
+    sort(nums)
+    sort(strs)
+    for i = 1, nn do keys[i] = nums[i] end
+    for i = 1, ns do keys[nn + i] = strs[i] end
+    n = nn + ns
+    if f then n = n + 1; keys[n] = false end
+    if tr then n = n + 1; keys[n] = true end
+  end
+  local function build(t)
+    local keys, pos, n = {}, {}, 0
+    for k in raw_next, t do n = n + 1; keys[n] = k end
+    canonical(keys, n)
+    for i = 1, n do pos[keys[i]] = i end
+    local o = {keys, pos, n, 1}
+    orders[t] = o
+    return o
+  end
+  -- takes in the keys the order lacks; returns the index of the first one, or nil if there was none
+  local function refresh(t, o)
+    local keys, pos, n, head = o[1], o[2], o[3], o[4]
+    local missed, m = nil, 0
+    for k in raw_next, t do
+      local p = pos[k]
+      -- new, cleared and set again behind head, or dropped by the last rebuild and set again
+      if p == nil or p < head or keys[p] ~= k then
+        if m == 0 then missed = {} end
+        m = m + 1
+        missed[m] = k
+      end
+    end
+    if m == 0 then return nil end
+    canonical(missed, m)
+    local new_keys, new_pos, c = {}, {}, 0
+    for i = 1, n do
+      local k = keys[i]
+      if i >= head and rawget(t, k) ~= nil then
+        c = c + 1
+        new_keys[c], new_pos[k] = k, c
+      else
+        new_pos[k] = c
+      end
+    end
+    local first = c + 1
+    for j = 1, m do
+      local k = missed[j]
+      c = c + 1
+      new_keys[c], new_pos[k] = k, c
+    end
+    o[1], o[2], o[3], o[4] = new_keys, new_pos, c, 1
+    return first
   end
   next = function(t, k)
-    local keys, n = sorted_keys(t)
-    local lo = 1
-    if k ~= nil then
-      local hi = n
-      while lo <= hi do
-        local mid = (lo + hi) // 2
-        if less(keys[mid], k) then lo = mid + 1 elseif less(k, keys[mid]) then hi = mid - 1 else lo = mid + 1 break end
-      end
+    if raw_type(t) ~= "table" then error("bad argument #1 to 'next' (table expected, got " .. typename(t) .. ")", 2) end
+    local o = orders[t]
+    if o == nil then
+      if k == nil and raw_next(t) == nil then return nil end
+      o = build(t)
     end
-    local key = keys[lo]
-    if key == nil then return nil end
+    local keys, n, i = o[1], o[3], nil
+    if k == nil then
+      i = o[4]
+      while i <= n and rawget(t, keys[i]) == nil do i = i + 1 end
+      o[4] = i
+    else
+      local p = o[2][k]
+      if p == nil then
+        if rawget(t, k) == nil then error("invalid key to 'next'", 2) end
+        refresh(t, o)   -- k was added since the order was made
+        keys, n, p = o[1], o[3], o[2][k]
+      end
+      i = p + 1
+      while i <= n and rawget(t, keys[i]) == nil do i = i + 1 end
+    end
+    if i > n then
+      i = refresh(t, o)
+      if i == nil then return nil end
+      keys = o[1]
+    end
+    local key = keys[i]
     return key, rawget(t, key)
   end
-  local getmt = P.getmetatable
+  local det_next = next
   pairs = function(t)
     local mt = getmt(t)
-    if mt and mt.__pairs then return mt.__pairs(t) end
-    local keys, n = sorted_keys(t)
-    local i = 0
-    return function()
-      while i < n do
+    local f = mt and rawget(mt, "__pairs")
+    if f ~= nil then
+      local a, b, c = f(t)
+      return a, b, c
+    end
+    return det_next, t, nil
+  end
+  -- tostring, print and string.format("%s"/"%p"): stock Lua prints an object's address, which differs in every
+  -- process that replays the run. Here an object's "address" is a number counted per run in the order objects
+  -- are first shown ("table: 0x00000001"); %p of a string (its address too) is refused.
+  local raw_tostring, raw_format, find, sub, concat, unpack = tostring, string.format, string.find, string.sub, table.concat, table.unpack
+  local ids, last_id = setmetatable({}, {__mode = "k"}), 0
+  local ADDRESSED = {table = true, ["function"] = true, thread = true, userdata = true}
+  local function address(v)
+    local id = ids[v]
+    if id == nil then
+      last_id = last_id + 1
+      id = raw_format("0x%08x", last_id)
+      ids[v] = id
+    end
+    return id
+  end
+  local function det_tostring(v)   -- luaL_tolstring, with the counted address
+    local ty = raw_type(v)
+    if not ADDRESSED[ty] then return raw_tostring(v) end
+    local mt = getmt(v)
+    if mt ~= nil then
+      if rawget(mt, "__tostring") ~= nil then return raw_tostring(v) end
+      local name = rawget(mt, "__name")
+      if raw_type(name) == "string" then ty = name end
+    end
+    return ty .. ": " .. address(v)
+  end
+  tostring = function(...)
+    if select("#", ...) == 0 then error("bad argument #1 to 'tostring' (value expected)", 2) end
+    return det_tostring((...))
+  end
+  -- the format with every %p of an object made a %s of its counted address, and the objects under %s shown by
+  -- det_tostring; nil, "message" if a %p is malformed or takes a string
+  local function rewrite(fmt, args, n)
+    local parts, np, from, at, i = {}, 0, 1, 1, 0
+    while true do
+      local s = find(fmt, "%", at, true)
+      if s == nil then break end
+      if sub(fmt, s + 1, s + 1) == "%" then
+        at = s + 2
+      else
+        local _, e, conv = find(fmt, "^[-+ #0]*%d*%.?%d*(.?)", s + 1)
         i = i + 1
-        local k = keys[i]
-        local v = rawget(t, k)
-        if v ~= nil then return k, v end
+        local a = args[i]
+        if conv == "p" and (ADDRESSED[raw_type(a)] or raw_type(a) == "string") then
+          local spec = sub(fmt, s, e)
+          if not find(spec, "^%%%-?[1-9]?%d?p$") then return nil, "invalid conversion specification: '" .. spec .. "'" end
+          if raw_type(a) == "string" then
+            return nil, "string.format('%p') of a string shows its address, which is not deterministic in a workflow"
+          end
+          np = np + 1
+          parts[np] = sub(fmt, from, e - 1) .. "s"
+          from = e + 1
+          args[i] = address(a)
+        elseif conv == "s" and i <= n and ADDRESSED[raw_type(a)] then
+          args[i] = det_tostring(a)
+        end
+        at = e + 1
       end
-    end, t, nil
+    end
+    if np == 0 then return fmt end
+    parts[np + 1] = sub(fmt, from)
+    return concat(parts)
+  end
+  local function shows_address(v)   -- %s of v prints its address
+    local mt = getmt(v)
+    return mt == nil or rawget(mt, "__tostring") == nil
+  end
+  -- raw_format called from here would report its errors without the caller's file:line (this chunk has no
+  -- line info) and as "to '?'": they are raised again from the caller's level (a memory error as it was)
+  local pcall, gsub = pcall, string.gsub
+  local function formatted(ok, s)
+    if ok then return s end
+    if raw_type(s) ~= "string" or s == "not enough memory" then error(s, 0) end
+    error((gsub(s, "^bad argument (#%d+) to '[^']*'", "bad argument %1 to 'format'")), 2)   -- (a tail call)
+  end
+  string.format = function(fmt, ...)
+    local n = select("#", ...)
+    if n > 0 and raw_type(fmt) == "string" then
+      local has_p
+      for j = 1, n do
+        local a = select(j, ...)
+        local ty = raw_type(a)
+        if ADDRESSED[ty] or ty == "string" then
+          if has_p == nil then has_p = find(fmt, "p", 1, true) ~= nil end
+          if has_p or (ty ~= "string" and shows_address(a)) then
+            local args = {...}
+            local f, err = rewrite(fmt, args, n)
+            if f == nil then error(err, 2) end
+            return formatted(pcall(raw_format, f, unpack(args, 1, n)))
+          end
+        end
+      end
+    end
+    return formatted(pcall(raw_format, fmt, ...))
   end
 end
 return P
