@@ -24,19 +24,9 @@ from ._process import Process
 from .errors import Error, ErrorKind
 
 if TYPE_CHECKING:
-    from .node import Node
+    from ._host import NodePort
 
 _current: contextvars.ContextVar["ProcessAPI"] = contextvars.ContextVar("pidflow_process")
-
-
-@contextlib.contextmanager
-def running_as(node: "Node", proc: Process) -> Iterator["ProcessAPI"]:
-    api = ProcessAPI(node, proc)
-    token = _current.set(api)
-    try:
-        yield api
-    finally:
-        _current.reset(token)
 
 
 def current() -> "ProcessAPI":
@@ -112,7 +102,7 @@ class ProcessAPI:
 
     __slots__ = ("node", "_proc")
 
-    def __init__(self, node: "Node", proc: Process) -> None:
+    def __init__(self, node: "NodePort", proc: Process) -> None:
         self.node = node
         self._proc = proc
 

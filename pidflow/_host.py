@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ._api import ProcessAPI
-    from ._kind import Body, Function
+    from ._kind import Body, Function, KindRegistry
     from ._process import Process
     from .entries import Registry
 
@@ -152,8 +152,9 @@ class NodePort(abc.ABC):
 
     #: The node's name; local PIDs carry it, so that other nodes and workflows can route back to them.
     name: str
-    #: The app's entries.
+    #: The app's entries, and the kinds they were loaded with.
     registry: "Registry"
+    kinds: "KindRegistry"
     #: Where the node keeps its state (the embedded Temporal server's database).
     state_dir: "Path"
     #: The node's own process API, bound to its root process (top-level code and services spawn through it).

@@ -31,16 +31,15 @@ def _body(node: "NodePort", entry: Entry) -> Body:
     return body
 
 
-def _children(entry: Entry) -> list[dict[str, Any]]:
+def _children(entry: Entry) -> list[tuple[int, dict[str, Any]]]:
+    """The child specs that are mappings, with their index (the others are reported by the check)."""
     children = entry.spec.get("children")
-    return [c for c in children if isinstance(c, dict)] if isinstance(children, list) else []
+    return [(i, c) for i, c in enumerate(children) if isinstance(c, dict)] if isinstance(children, list) else []
 
 
 def _references(entry: Entry) -> list[Reference]:
     refs = []
-    for i, child in enumerate(entry.spec.get("children") or []):
-        if not isinstance(child, dict):
-            continue
+    for i, child in _children(entry):
         if isinstance(child.get("entry"), str) and child["entry"]:
             refs.append(Reference(f"children[{i}].entry", qualify(child["entry"], entry.namespace),
                                   roles=("process",)))
@@ -70,7 +69,7 @@ async def _service(node: "NodePort", entry: Entry) -> RootSupervisor | None:
         return None
     for other in node.registry.of_kind(entry.kind):
         if any(isinstance(c.get("entry"), str) and qualify(c["entry"], other.namespace) == entry.id
-               for c in _children(other)):
+               for _, c in _children(other)):
             return None
     request = SpawnRequest(entry=entry.id, name=entry.id, parent=node.process.pid(), monitor=False)
     return RootSupervisor(node, await node.spawn(request, None))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .._kind import Kind, Reference
 from ..entries import Entry
 from ..lua_bindings import check_lua_code
-from ._protocol import worker_of
+from ._protocol import CLIENT_KIND, WORKER_KIND, WORKFLOW_KIND, worker_of
 
 if TYPE_CHECKING:
     from .._host import Host, NodePort
@@ -32,6 +32,9 @@ def _check_client(entry: Entry) -> list[str]:
     for key in ("address", "namespace", "api_key", "state_dir"):
         if key in spec and not isinstance(spec[key], str):
             problems.append(f"{key} must be a string")
+    size = spec.get("max_payload_size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 64):
+        problems.append(f"max_payload_size must be a number of bytes above 64, got {size!r}")
     attributes = spec.get("search_attributes")
     if attributes is not None and (not isinstance(attributes, Mapping)
                                    or not all(isinstance(v, str) for v in attributes.values())):
@@ -54,17 +57,17 @@ def _check_worker(entry: Entry) -> list[str]:
 
 def _worker_references(entry: Entry) -> list[Reference]:
     client = entry.ref("client") if isinstance(entry.spec.get("client"), str) else None
-    return [Reference("client", client, kinds=("temporal.client",))] if client else []
+    return [Reference("client", client, kinds=(CLIENT_KIND,))] if client else []
 
 
 def _check_workflow(entry: Entry) -> list[str]:
     problems = check_lua_code(entry)
     temporal = entry.meta.get("temporal")
     if temporal is not None and not isinstance(temporal, Mapping):
-        problems.append(f"meta.temporal must be a mapping, got {type(temporal).__name__}")
-    elif isinstance(temporal, Mapping) and temporal.get("workflow") is not None \
-            and not isinstance(temporal["workflow"], Mapping):
-        problems.append(f"meta.temporal.workflow must be a mapping, got {type(temporal['workflow']).__name__}")
+        return [*problems, f"meta.temporal must be a mapping, got {type(temporal).__name__}"]
+    workflow = (temporal or {}).get("workflow")
+    if workflow is not None and not isinstance(workflow, Mapping):
+        return [*problems, f"meta.temporal.workflow must be a mapping, got {type(workflow).__name__}"]
     worker = entry.workflow_meta.get("worker")
     if not worker:
         problems.append("meta.temporal.workflow.worker is required (the temporal.worker entry that runs it)")
@@ -80,7 +83,7 @@ def _workflow_references(entry: Entry) -> list[Reference]:
     worker = entry.workflow_meta.get("worker")
     if not isinstance(worker, str) or not worker:
         return []
-    return [Reference("meta.temporal.workflow.worker", worker_of(entry), kinds=("temporal.worker",))]
+    return [Reference("meta.temporal.workflow.worker", worker_of(entry), kinds=(WORKER_KIND,))]
 
 
 def _worker_host(node: "NodePort", entry: Entry) -> "Host":
@@ -90,10 +93,10 @@ def _worker_host(node: "NodePort", entry: Entry) -> "Host":
 
 
 KINDS = (
-    Kind(name="temporal.client", optional={"address", "namespace", "tls", "api_key", "state_dir",
-                                           "search_attributes"}, check=_check_client),
-    Kind(name="temporal.worker", required={"task_queue"}, optional={"client", *WORKER_LIMITS}, check=_check_worker,
+    Kind(name=CLIENT_KIND, optional={"address", "namespace", "tls", "api_key", "state_dir",
+                                           "search_attributes", "max_payload_size"}, check=_check_client),
+    Kind(name=WORKER_KIND, required={"task_queue"}, optional={"client", *WORKER_LIMITS}, check=_check_worker,
          references=_worker_references, host=_worker_host),
-    Kind(name="workflow.lua", required={"source"}, optional={"method", "modules"}, check=_check_workflow,
+    Kind(name=WORKFLOW_KIND, required={"source"}, optional={"method", "modules"}, check=_check_workflow,
          references=_workflow_references, process=True, runs_on=worker_of),
 )

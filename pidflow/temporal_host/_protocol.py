@@ -25,6 +25,11 @@ CANCEL = "pidflow.cancel"  # [{deadline, from}]
 
 ALL = frozenset({MESSAGE, MESSAGES, EVENT, LINK_EXIT, LINK, UNLINK, CANCEL})
 
+# The kinds this package declares (see ``_kinds``).
+CLIENT_KIND = "temporal.client"
+WORKER_KIND = "temporal.worker"
+WORKFLOW_KIND = "workflow.lua"
+
 # Activities a workflow runs on its own worker's task queue (defined in ``_worker``).
 CALL = "pidflow.call"  # [entry id, args, context]: a function entry
 AWAIT_EXIT = "pidflow.await_exit"  # [pid]: the end of another workflow, as an ExitResult wire dict
@@ -45,7 +50,7 @@ def worker_of(entry: Entry) -> str:
 
 def workflow_types(registry: Registry, worker_id: str) -> dict[str, Entry]:
     """The workflow types that the ``temporal.worker`` entry ``worker_id`` runs, by type name."""
-    return {workflow_type_name(wf): wf for wf in registry.of_kind("workflow.lua") if worker_of(wf) == worker_id}
+    return {workflow_type_name(wf): wf for wf in registry.of_kind(WORKFLOW_KIND) if worker_of(wf) == worker_id}
 
 
 @attrs.frozen

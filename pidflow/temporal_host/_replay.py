@@ -45,7 +45,7 @@ from .. import entries as entries_mod
 from ..entries import Registry
 from ..errors import Error, ErrorKind
 from ._converter import DATA_CONVERTER
-from ._protocol import workflow_types
+from ._protocol import WORKER_KIND, workflow_types
 from ._workflow import _CONFIGS, LuaWorkflow, WorkerConfig
 
 
@@ -124,7 +124,7 @@ def _recorded_value(history: WorkflowHistory) -> tuple[bool, Any]:
 def _config_for(registry: Registry, history: WorkflowHistory, sources: Mapping[str, str]) -> WorkerConfig:
     started = _started(history)
     workflow_type, task_queue = started.workflow_type.name, started.task_queue.name
-    for worker in registry.of_kind("temporal.worker"):
+    for worker in registry.of_kind(WORKER_KIND):
         types = workflow_types(registry, worker.id)
         if workflow_type in types:
             config = WorkerConfig.build(worker.id, task_queue, registry, types)

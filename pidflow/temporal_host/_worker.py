@@ -107,7 +107,7 @@ def _activities(host: "TemporalHost") -> list[Any]:
 
 def worker_config(host: "TemporalHost") -> WorkerConfig:
     return WorkerConfig.build(host.id, host.task_queue, host.node.registry, host.workflow_types,
-                              host.search_attribute_types)
+                              host.search_attribute_types, host.node.kinds)
 
 
 async def start_worker(host: "TemporalHost") -> Worker:

@@ -26,6 +26,8 @@ import attrs
 from temporalio import workflow
 from temporalio.common import RawValue
 
+from .. import _kind
+from .._kind import KindRegistry
 from .._pid import Pid
 from ..entries import Entry, Registry
 from ..errors import Error, ErrorKind
@@ -51,14 +53,18 @@ class WorkerConfig:
     #: ``entry.source_name`` by entry id, resolved once: it costs filesystem calls, which each release the GIL
     #: (milliseconds per workflow run on a busy worker).
     source_names: dict[str, str] = attrs.field(factory=dict)
+    #: The kinds ``funcs.call`` accepts: those with the function role in the node's kind registry.
+    function_kinds: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, host_id: str, task_queue: str, registry: Registry, workflow_types: dict[str, Entry],
-              search_attribute_types: dict[str, int] | None = None) -> "WorkerConfig":
+              search_attribute_types: dict[str, int] | None = None,
+              kinds: KindRegistry | None = None) -> "WorkerConfig":
         sources = {entry.id: entry.read_source() for entry in workflow_types.values()}
         names = {entry.id: entry.source_name for entry in workflow_types.values()}
+        functions = tuple(kind.name for kind in (kinds or _kind.DEFAULT).with_role("function"))
         return cls(host_id, task_queue, registry, dict(workflow_types), sources, dict(search_attribute_types or {}),
-                   names)
+                   names, functions)
 
 
 # Worker configurations by task queue. temporalio takes workflow classes, not instances, and rejects classes
