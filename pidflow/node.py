@@ -66,14 +66,14 @@ class Node(NodePort):
     async def _start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
         builtin = [Entry(entry_id, kind.name, {}) for kind in self.kinds for entry_id in kind.builtin]
+        if not builtin:
+            raise Error(ErrorKind.INVALID, "no entry kind provides a built-in host for the node's own process")
         for entry in [*builtin, *(e for e in self.registry if self._kind_of(e).host is not None)]:
             kind = self._kind_of(entry)
             assert kind.host is not None
             host = await self._add_host(kind.host(self, entry))
             if kind.default_host and (self.default_host_id is None or self.default_host_id in kind.builtin):
                 self.default_host_id = host.id
-        if not builtin:
-            raise Error(ErrorKind.INVALID, "no entry kind provides a built-in host for the node's own process")
         self.process = ProcessAPI(self, self.hosts[builtin[0].id].add_root())
         for entry in self.registry:
             start = self._kind_of(entry).service
@@ -83,8 +83,8 @@ class Node(NodePort):
                     self.services[entry.id] = service
 
     async def _add_host(self, host: Host) -> Host:
-        self.hosts[host.id] = host
         await host.start(self)
+        self.hosts[host.id] = host
         return host
 
     def _kind_of(self, entry: Entry) -> _kind.Kind:
@@ -340,8 +340,8 @@ async def open_node(
     node = Node(registry, kinds=kinds, name=name, state_dir=Path(state_dir) if state_dir else None)
     try:
         async with trio.open_nursery() as nursery:
-            await node._start(nursery)
             try:
+                await node._start(nursery)  # a failed start still stops what it started, in order
                 yield node
             finally:
                 await node._stop()

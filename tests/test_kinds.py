@@ -225,6 +225,29 @@ def test_services_start_after_every_host_and_stop_before_any(kinds: pidflow.Kind
     assert log == ["spawned on app:late", "app:late alive at stop: True"]
 
 
+def test_a_service_that_fails_to_start_stops_the_ones_started_before_it(kinds: pidflow.KindRegistry) -> None:
+    log: list[str] = []
+    kinds.register(service_kind(log))
+
+    async def broken(node: Any, entry: Entry) -> None:
+        raise pidflow.Error(ErrorKind.UNAVAILABLE, f"{entry.id} cannot start")
+
+    kinds.register(Kind(name="test.broken_service", service=broken))
+    registry = from_dicts("app", [
+        {"name": "first", "kind": "test.service"},
+        {"name": "broken", "kind": "test.broken_service"},
+        {"name": "never", "kind": "test.service"},
+    ], kinds=kinds)
+
+    async def main() -> None:
+        async with pidflow.open_node(registry, kinds=kinds):
+            log.append("running")
+
+    with pytest.raises(pidflow.Error, match="app:broken cannot start"):
+        trio.run(main)
+    assert log == ["start app:first (root process 0)", "stop app:first"]
+
+
 # -- hosts -----------------------------------------------------------------------------------------------------
 
 def test_a_custom_host_kind_runs_processes_and_is_stopped_with_the_node(kinds: pidflow.KindRegistry) -> None:
