@@ -132,14 +132,16 @@ class Registry:
 
 
 def load(path: str | Path, kinds: "KindRegistry | None" = None) -> Registry:
-    """Load a YAML file or every ``*.yaml``/``*.yml`` under a folder; raise INVALID listing every problem.
+    """Load a YAML file, or the ``*.yaml``/``*.yml`` files of a folder (not of its subfolders), plus whatever
+    their ``include:`` lists (files or folders, relative to the including file); raise INVALID listing every
+    problem.
 
     ``kinds`` (default: the built-in kinds plus any registered) says which kinds exist and how to check them."""
     root = Path(path)
     if root.is_dir():
-        files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml"))
+        files = _yaml_files(root)
         if not files:
-            raise Error(ErrorKind.NOT_FOUND, f"no .yaml files under {root}")
+            raise Error(ErrorKind.NOT_FOUND, f"no .yaml files in {root} (subfolders are loaded only by include:)")
     elif root.exists():
         files = [root]
     else:
@@ -147,9 +149,46 @@ def load(path: str | Path, kinds: "KindRegistry | None" = None) -> Registry:
     kinds = kinds or _kind.DEFAULT
     problems: list[str] = []
     entries: list[Entry] = []
-    for file in files:
-        entries.extend(_load_file(file.resolve(), kinds, problems))
+    seen: set[Path] = set()
+    pending = [file.resolve() for file in files]
+    while pending:
+        file = pending.pop(0)
+        if file in seen:
+            continue
+        seen.add(file)
+        readable, doc = _read_yaml(file, problems)
+        if not readable:
+            continue
+        pending.extend(_included(doc, file, problems))
+        entries.extend(_entries_of(doc, file, kinds, problems))
     return _registry_of(entries, kinds, problems)
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _included(doc: Any, file: Path, problems: list[str]) -> list[Path]:
+    """The files that ``include:`` names: each a YAML file or a folder (its own YAML files)."""
+    if not isinstance(doc, dict) or "include" not in doc:
+        return []
+    include = doc["include"]
+    if not isinstance(include, list) or not all(isinstance(item, str) and item for item in include):
+        problems.append(f"{file}: include must be a list of paths (YAML files or folders), got {include!r}")
+        return []
+    files = []
+    for item in include:
+        target = (file.parent / item).resolve()
+        if target.is_dir():
+            found = _yaml_files(target)
+            if not found:
+                problems.append(f"{file}: include {item!r}: no .yaml files in {target}")
+            files.extend(found)
+        elif target.is_file():
+            files.append(target)
+        else:
+            problems.append(f"{file}: include {item!r}: {target} does not exist")
+    return files
 
 
 def from_dicts(namespace: str, specs: Iterable[Mapping[str, Any]], base: Path | None = None,
@@ -183,13 +222,14 @@ def _summary(problems: list[str]) -> str:
     return f"app is invalid for {len(problems)} reasons:\n" + "\n".join(f"  - {p}" for p in problems)
 
 
-def _load_file(file: Path, kinds: "KindRegistry", problems: list[str]) -> list[Entry]:
+def _read_yaml(file: Path, problems: list[str]) -> tuple[bool, Any]:
     try:
-        doc = yaml.safe_load(file.read_text())
+        return True, yaml.safe_load(file.read_text())
     except yaml.YAMLError as exc:
         problems.append(f"{file}: not valid YAML: {exc}")
-        return []
-    return _entries_of(doc, file, kinds, problems)
+    except OSError as exc:
+        problems.append(f"{file}: cannot read: {exc.strerror}")
+    return False, None
 
 
 def _entries_of(doc: Any, file: Path, kinds: "KindRegistry", problems: list[str]) -> list[Entry]:
@@ -197,7 +237,7 @@ def _entries_of(doc: Any, file: Path, kinds: "KindRegistry", problems: list[str]
         problems.append(f"{file}: expected a mapping with version, namespace and entries")
         return []
     for key in doc:
-        if key not in ("version", "namespace", "entries"):
+        if key not in ("version", "namespace", "entries", "include"):
             problems.append(f"{file}: unknown top-level key {key!r}")
     if str(doc.get("version", "")) != "1.0":
         problems.append(f"{file}: version must be \"1.0\", got {doc.get('version')!r}")

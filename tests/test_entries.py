@@ -65,10 +65,15 @@ def test_load_file_qualifies_entry_ids_with_namespace(tmp_path: Path) -> None:
     assert [e.id for e in registry.of_kind("process.host")] == ["shop:processes"]
 
 
-def test_load_folder_reads_every_yaml_file_below_it(tmp_path: Path) -> None:
+def test_load_folder_reads_its_own_yaml_files_not_its_subfolders(tmp_path: Path) -> None:
     write(tmp_path / "a.yaml", """
         version: "1.0"
         namespace: a
+        entries: [{name: h, kind: process.host}]
+    """)
+    write(tmp_path / "c.yml", """
+        version: "1.0"
+        namespace: c
         entries: [{name: h, kind: process.host}]
     """)
     write(tmp_path / "nested" / "b.yml", """
@@ -77,7 +82,55 @@ def test_load_folder_reads_every_yaml_file_below_it(tmp_path: Path) -> None:
         entries: [{name: h, kind: process.host}]
     """)
     write(tmp_path / "notes.txt", "not yaml: [")
-    assert sorted(e.id for e in pidflow.load_entries(tmp_path)) == ["a:h", "b:h"]
+    assert sorted(e.id for e in pidflow.load_entries(tmp_path)) == ["a:h", "c:h"]
+
+
+def test_include_loads_files_and_folders_relative_to_the_including_file(tmp_path: Path) -> None:
+    write(tmp_path / "app.yaml", """
+        version: "1.0"
+        namespace: a
+        include: [nested, ../shared.yaml]
+        entries: [{name: h, kind: process.host}]
+    """)
+    write(tmp_path / "nested" / "b.yml", """
+        version: "1.0"
+        namespace: b
+        include: [../app.yaml]
+        entries: [{name: h, kind: process.host}]
+    """)
+    write(tmp_path / "nested" / "deeper" / "d.yaml", """
+        version: "1.0"
+        namespace: d
+        entries: [{name: h, kind: process.host}]
+    """)
+    write(tmp_path.parent / "shared.yaml", """
+        version: "1.0"
+        namespace: s
+        entries: [{name: h, kind: process.host}]
+    """)
+    assert sorted(e.id for e in pidflow.load_entries(tmp_path)) == ["a:h", "b:h", "s:h"]
+    assert sorted(e.id for e in pidflow.load_entries(tmp_path / "app.yaml")) == ["a:h", "b:h", "s:h"]
+
+
+def test_a_bad_include_is_a_problem_naming_the_file(tmp_path: Path) -> None:
+    app = write(tmp_path / "app.yaml", """
+        version: "1.0"
+        namespace: a
+        include: [missing.yaml, empty]
+        entries: []
+    """)
+    (tmp_path / "empty").mkdir()
+    problems = load_problems(app)
+    assert any("include 'missing.yaml'" in p and "does not exist" in p for p in problems)
+    assert any("include 'empty': no .yaml files" in p for p in problems)
+    write(app, 'version: "1.0"\nnamespace: a\ninclude: nested\nentries: []\n')
+    [problem] = load_problems(app)
+    assert "include must be a list of paths" in problem
+
+
+def test_an_empty_yaml_file_is_a_problem(tmp_path: Path) -> None:
+    [problem] = load_problems(write(tmp_path / "app.yaml", ""))
+    assert "expected a mapping with version, namespace and entries" in problem
 
 
 def test_load_missing_path_raises_not_found(tmp_path: Path) -> None:
