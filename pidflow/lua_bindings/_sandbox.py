@@ -12,12 +12,12 @@ needs (``sethook`` for new coroutines, ``getinfo``/``traceback`` for error locat
 the sandboxed code never sees. Lua 5.4 keeps hook *functions* per thread, so the core sets the hook on every
 coroutine it creates (a new coroutine would otherwise run unhooked).
 
-Deterministic mode (workflows) replaces ``pairs``/``next`` by versions that walk a per-table order (canonical on a
-table's first walk: numbers ascending, then strings, then false/true; other key types raise; keys added later
-are appended; O(1) amortised per step), serves ``os.time``/``os.date`` (always UTC) and ``math.random`` (Lua
-5.4's arguments and ranges) from the backend, and makes ``tostring``/``print``/``string.format`` show an object
-as ``table: 0x00000001`` (counted per run) instead of its address (``%p`` of a string raises);
-``os.clock``, ``os.time(table)`` and ``math.randomseed`` raise.
+Deterministic mode (workflows) replaces ``pairs``/``next`` by versions whose order does not depend on the process
+(canonical: numbers ascending, then strings, then false/true; other key types raise; ``pairs`` walks a canonical
+snapshot, ``next`` a per-table order that appends keys added later, O(1) amortised per step), serves
+``os.time``/``os.date`` (always UTC) and ``math.random`` (Lua 5.4's arguments and ranges) from the backend, and
+makes ``tostring``/``print``/``string.format`` show an object as ``table: 0x00000001`` (counted per run) instead
+of its address (``%p`` of a string raises); ``os.clock``, ``os.time(table)`` and ``math.randomseed`` raise.
 """
 
 SANDBOX_LUA = r"""
@@ -103,30 +103,33 @@ if opts.deterministic then
     return low + r
   end
   math.randomseed = function() error("math.randomseed is not available in workflows: math.random already comes from the workflow's deterministic source", 2) end
-  -- pairs/next: a per-table walk order, so that a step costs O(1) amortised. A table's order is made on its
-  -- first walk: its keys in canonical order (numbers ascending, then strings, then false, true; other key
-  -- types raise). Lua cannot tell us when a table gains a key, so a walk that reaches the end of the order
-  -- scans the table once (O(n), amortised over the walk) for keys the order lacks, and appends them, in
-  -- canonical order, after the keys it kept (cleared keys are dropped then): keys already in the order never
-  -- move, so a walk in progress goes on where it was. Cleared keys stay until then and are skipped, so
-  -- clearing fields during a walk (which Lua allows) is safe; `head` skips the cleared keys at the front once,
-  -- so `next(t)` on a table being emptied stays O(1). All of it depends only on what the Lua code did, never
-  -- on the process's string hash seed.
-  -- orders[t] = {keys, pos, n, head}: pos[key] = its index in keys or, for a key dropped by the last rebuild,
-  -- the index of the last kept key before it (a walk that stopped at it goes on from there)
+  -- pairs/next. Stock Lua's order depends on the process's string hash seed; here it depends only on what the
+  -- Lua code did. Canonical order: numbers ascending, then strings, then false, true (other key types raise).
+  -- * pairs(t) walks the keys t has when it is called, in canonical order (a snapshot: keys added during the
+  --   walk are not visited, cleared ones are skipped): one O(n) scan per call, a sort only after keys were added.
+  -- * next walks a per-table order, so that each step is O(1) amortised, `next(t)` on a table being emptied
+  --   included (Lua cannot tell us when a table gains a key, and scanning on every next(t) would be O(n)). The
+  --   order is canonical when made; a walk that reaches its end scans the table once (amortised over the walk)
+  --   and appends the keys it lacks, in canonical order, after the keys it keeps (cleared keys are dropped
+  --   then). Kept keys never move, so a walk in progress goes on where it was; cleared keys stay in the order
+  --   until then and are skipped, so clearing fields during a walk (which Lua allows) is safe; `head` skips the
+  --   cleared keys at the front once.
+  -- orders[t] = {keys, pos, n, head, canonical, sorted}: pos[key] = its index in keys or, for a key dropped by
+  -- the last rebuild, the index of the last kept key before it (a walk that stopped at it goes on from there);
+  -- canonical: keys[head..n] are in canonical order; sorted: else, a canonical copy for pairs
   local orders = setmetatable({}, {__mode = "k"})
-  local function canonical(keys, n)   -- sorts keys[1..n] in place
-    local nums, strs, nn, ns, f, tr = nil, nil, 0, 0, false, false
+  local RANK = {number = 1, string = 2, boolean = 3}
+  local function canonical(keys, n, level)   -- sorts keys[1..n] in place
+    local nn, ns = 0, 0
     for i = 1, n do
       local ty = raw_type(keys[i])
       if ty == "number" then nn = nn + 1 elseif ty == "string" then ns = ns + 1
       elseif ty ~= "boolean" then
-        -- level 4: canonical <- build/refresh <- next <- the walking code
-        error("pairs/next over a table with " .. ty .. " keys has no deterministic order in a workflow; use string or number keys", 4)
+        error("pairs/next over a table with " .. ty .. " keys has no deterministic order in a workflow; use string or number keys", level)
       end
     end
     if nn == n or ns == n then sort(keys) return end
-    nums, strs = {}, {}
+    local nums, strs, f, tr = {}, {}, false, false
     nn, ns = 0, 0
     for i = 1, n do
       local k = keys[i]
@@ -143,20 +146,29 @@ if opts.deterministic then
     if f then n = n + 1; keys[n] = false end
     if tr then n = n + 1; keys[n] = true end
   end
-  local function build(t)
+  local function before(a, b)   -- a < b in canonical order
+    local ta, tb = raw_type(a), raw_type(b)
+    if ta ~= tb then return RANK[ta] < RANK[tb] end
+    if ta == "boolean" then return b and not a end
+    return a < b
+  end
+  -- (level: of the caller of the next/pairs that called build/refresh)
+  local function build(t, level)
     local keys, pos, n = {}, {}, 0
     for k in raw_next, t do n = n + 1; keys[n] = k end
-    canonical(keys, n)
+    canonical(keys, n, level)
     for i = 1, n do pos[keys[i]] = i end
-    local o = {keys, pos, n, 1}
+    local o = {keys, pos, n, 1, true, nil}
     orders[t] = o
     return o
   end
-  -- takes in the keys the order lacks; returns the index of the first one, or nil if there was none
-  local function refresh(t, o)
+  -- takes in the keys the order lacks; returns the index of the first one (nil if there was none) and how many
+  -- keys the table has
+  local function refresh(t, o, level)
     local keys, pos, n, head = o[1], o[2], o[3], o[4]
-    local missed, m = nil, 0
+    local missed, m, live = nil, 0, 0
     for k in raw_next, t do
+      live = live + 1
       local p = pos[k]
       -- new, cleared and set again behind head, or dropped by the last rebuild and set again
       if p == nil or p < head or keys[p] ~= k then
@@ -165,8 +177,8 @@ if opts.deterministic then
         missed[m] = k
       end
     end
-    if m == 0 then return nil end
-    canonical(missed, m)
+    if m == 0 then return nil, live end
+    canonical(missed, m, level)
     local new_keys, new_pos, c = {}, {}, 0
     for i = 1, n do
       local k = keys[i]
@@ -178,20 +190,21 @@ if opts.deterministic then
       end
     end
     local first = c + 1
+    o[5] = c == 0 or (o[5] and before(new_keys[c], missed[1]))
     for j = 1, m do
       local k = missed[j]
       c = c + 1
       new_keys[c], new_pos[k] = k, c
     end
-    o[1], o[2], o[3], o[4] = new_keys, new_pos, c, 1
-    return first
+    o[1], o[2], o[3], o[4], o[6] = new_keys, new_pos, c, 1, nil
+    return first, live
   end
   next = function(t, k)
     if raw_type(t) ~= "table" then error("bad argument #1 to 'next' (table expected, got " .. typename(t) .. ")", 2) end
     local o = orders[t]
     if o == nil then
       if k == nil and raw_next(t) == nil then return nil end
-      o = build(t)
+      o = build(t, 4)
     end
     local keys, n, i = o[1], o[3], nil
     if k == nil then
@@ -202,14 +215,14 @@ if opts.deterministic then
       local p = o[2][k]
       if p == nil then
         if rawget(t, k) == nil then error("invalid key to 'next'", 2) end
-        refresh(t, o)   -- k was added since the order was made
+        refresh(t, o, 4)   -- k was added since the order was made
         keys, n, p = o[1], o[3], o[2][k]
       end
       i = p + 1
       while i <= n and rawget(t, keys[i]) == nil do i = i + 1 end
     end
     if i > n then
-      i = refresh(t, o)
+      i = refresh(t, o, 4)
       if i == nil then return nil end
       keys = o[1]
     end
@@ -217,6 +230,14 @@ if opts.deterministic then
     return key, rawget(t, key)
   end
   local det_next = next
+  local function live_keys(t, keys, from, to)   -- a new array of the keys[from..to] that t has, and its length
+    local s, c = {}, 0
+    for j = from, to do
+      local k = keys[j]
+      if rawget(t, k) ~= nil then c = c + 1; s[c] = k end
+    end
+    return s, c
+  end
   pairs = function(t)
     local mt = getmt(t)
     local f = mt and rawget(mt, "__pairs")
@@ -224,7 +245,44 @@ if opts.deterministic then
       local a, b, c = f(t)
       return a, b, c
     end
-    return det_next, t, nil
+    if raw_type(t) ~= "table" then error("bad argument #1 to 'for iterator' (table expected, got " .. typename(t) .. ")", 2) end
+    local o, live = orders[t], nil
+    if o == nil then
+      if raw_next(t) == nil then return det_next, t, nil end
+      o = build(t, 4)
+      live = o[3]
+    else
+      live = select(2, refresh(t, o, 4))
+    end
+    -- the walk's snapshot: keys[i+1..n], exactly the keys t has now (a key cleared before the walk and set
+    -- again during it is not visited)
+    local keys, i, n = o[1], o[4] - 1, o[3]
+    if not o[5] then   -- keys were appended: walk a canonical copy, kept while it holds every key of t
+      local s, c = o[6], 0
+      if s ~= nil then
+        for j = 1, #s do if rawget(t, s[j]) ~= nil then c = c + 1 end end
+      end
+      if s == nil or c ~= live then
+        s, c = live_keys(t, keys, i + 1, n)
+        canonical(s, c, 3)
+        o[6] = s
+      elseif #s ~= live then
+        s = live_keys(t, s, 1, #s)
+        o[6] = s
+      end
+      keys, i, n = s, 0, live
+    elseif n - i ~= live then
+      keys, n = live_keys(t, keys, i + 1, n)
+      i = 0
+    end
+    return function()
+      while i < n do
+        i = i + 1
+        local k = keys[i]
+        local v = rawget(t, k)
+        if v ~= nil then return k, v end
+      end
+    end, t, nil
   end
   -- tostring, print and string.format("%s"/"%p"): stock Lua prints an object's address, which differs in every
   -- process that replays the run. Here an object's "address" is a number counted per run in the order objects

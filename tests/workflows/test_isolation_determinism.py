@@ -118,14 +118,16 @@ async def test_walking_and_emptying_thousands_of_string_keys_stays_within_the_co
     assert result == {"walked": 3000, "paired": 3000, "drained": 3000, "empty": True}
 
 
-async def test_pairs_and_next_order_is_canonical_on_the_first_walk_and_appends_keys_added_later(make_app):
+async def test_pairs_walks_the_keys_it_finds_in_canonical_order_and_next_appends_keys_added_later(make_app):
     app = make_app([workflow("order", "isolation_determinism_order.lua")])
     async with pidflow.open_node(app) as node:
         result = await exec_(node, "app:order", "app:worker")
-    assert result["first"] == "1 2.5 3 alpha mike zulu false true"
-    assert result["later"] == "1 2.5 3 mike zulu false true 0 bravo"
-    assert result["cleared"] == result["later"]
-    assert result["refilled"] == "a b"
+    assert result["first"] == result["first_next"] == "1 2.5 3 alpha mike zulu false true"
+    # alpha cleared, bravo and 0 added: pairs is canonical again, next keeps its order and appends the new keys
+    assert result["later"] == "0 1 2.5 3 bravo mike zulu false true"
+    assert result["later_next"] == "1 2.5 3 mike zulu false true 0 bravo"
+    assert result["refilled"] == "a b"  # emptied (by the walk above) and refilled: canonical again
+    assert (result["added_during_pairs"], result["grown"]) == ("a b", "a ax b bx")
     assert result["nested"] == "xx xy xz yy yz zz"
     assert result["stepped"] == "a b c nil"
     assert "table keys has no deterministic order in a workflow" in result["table_keys"]
