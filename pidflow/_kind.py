@@ -64,6 +64,8 @@ class Kind:
 
     - ``required`` / ``optional``: its keys besides :data:`COMMON_KEYS`; any other key is an error.
     - ``check(entry)``: problems with the values (strings, each naming the key); never raises.
+    - ``verify(entry)``: problems found by loading the entry's code (importing a Python module), which
+      ``pidflow check`` runs once the app loaded; never raises.
     - ``references(entry)``: the other entries it names, checked once every file is read.
     - ``host(node, entry)``: a :class:`~pidflow._host.Host`, started with the node before any service.
     - ``body(node, entry)``: an async ``main(input)`` that a local host runs as a process.
@@ -80,6 +82,7 @@ class Kind:
     required: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
     optional: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
     check: Callable[["Entry"], Iterable[str]] | None = None
+    verify: Callable[["Entry"], Iterable[str]] | None = None
     references: Callable[["Entry"], Iterable[Reference]] | None = None
     host: Callable[["NodePort", "Entry"], "Host"] | None = None
     body: Callable[["NodePort", "Entry"], Body] | None = None
@@ -163,6 +166,20 @@ class KindRegistry:
                 problems.extend(kind.check(entry))
             except Exception as exc:  # a kind's checker is code too: its crash is a problem to report, not ours
                 problems.append(f"kind {kind.name} could not check this entry: {type(exc).__name__}: {exc}")
+        return problems
+
+    def verify(self, registry: "Registry") -> list[str]:
+        """Problems found by loading the code of every entry whose kind can (``pidflow check``)."""
+        problems = []
+        for entry in registry:
+            kind = self._kinds.get(entry.kind)
+            if kind is None or kind.verify is None:
+                continue
+            try:
+                found = list(kind.verify(entry))
+            except Exception as exc:  # same rule as check(): the verifier's crash is reported, not raised
+                found = [f"kind {kind.name} could not verify this entry: {type(exc).__name__}: {exc}"]
+            problems.extend(f"{entry.file}: entry {entry.id}: {p}" for p in found)
         return problems
 
     def check_references(self, entry: "Entry", registry: "Registry") -> list[str]:

@@ -108,12 +108,20 @@ class Registry:
     def get(self, entry_id: str, *, kinds: Iterable[str] | None = None) -> Entry:
         entry = self._entries.get(entry_id)
         if entry is None:
-            raise Error(ErrorKind.NOT_FOUND, f"entry {entry_id} not found", details={"entry": entry_id})
+            raise Error(ErrorKind.NOT_FOUND, f"entry {entry_id} not found{self._suggestion(entry_id)}",
+                        details={"entry": entry_id})
         if kinds is not None:
             kinds = tuple(kinds)
             if entry.kind not in kinds:
                 raise Error(ErrorKind.INVALID, f"entry {entry_id} is a {entry.kind}, expected {' or '.join(kinds)}")
         return entry
+
+    def _suggestion(self, entry_id: Any) -> str:
+        """``; did you mean app:x?`` for a bare name that some namespace declares."""
+        if not isinstance(entry_id, str) or ":" in entry_id:
+            return ""
+        matches = sorted(e.id for e in self._entries.values() if e.id.split(":", 1)[1] == entry_id)
+        return f"; did you mean {' or '.join(matches)}?" if matches else ""
 
     def find(self, entry_id: str) -> Entry | None:
         return self._entries.get(entry_id)

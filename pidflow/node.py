@@ -35,11 +35,11 @@ class Node(NodePort):
     """Routes operations to hosts. Use :func:`open_node`; ``node.process`` is the API for top-level code."""
 
     def __init__(self, registry: Registry, *, kinds: KindRegistry | None = None, name: str | None = None,
-                 state_dir: Path | None = None) -> None:
+                 state_dir: Path | None = None, start_services: bool = True) -> None:
         self.name = name or f"node-{secrets.token_hex(4)}"
         self.registry = registry
         self.kinds = kinds or _kind.DEFAULT
-        self.state_dir = state_dir or Path(os.environ.get("PIDFLOW_STATE_DIR", ".pidflow"))
+        self.state_dir = state_dir or default_state_dir(registry)
         self.hosts: dict[str, Host] = {}
         self.default_host_id: str | None = None
         self.process: ProcessAPI = None  # type: ignore[assignment]
@@ -52,6 +52,7 @@ class Node(NodePort):
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._exit_waiters: dict[Pid | None, list[_ExitWaiter]] = {}
         self._stopping = False
+        self._start_services = start_services
 
     @property
     def stopping(self) -> bool:
@@ -75,7 +76,7 @@ class Node(NodePort):
             if kind.default_host and (self.default_host_id is None or self.default_host_id in kind.builtin):
                 self.default_host_id = host.id
         self.process = ProcessAPI(self, self.hosts[builtin[0].id].add_root())
-        for entry in self.registry:
+        for entry in self.registry if self._start_services else ():
             start = self._kind_of(entry).service
             if start is not None:
                 service = await start(self, entry)
@@ -316,6 +317,22 @@ class _ExitWaiter:
         return self._result
 
 
+def default_state_dir(app: str | Path | Registry | None) -> Path:
+    """Where a node keeps its state (the embedded Temporal server's database): ``PIDFLOW_STATE_DIR`` if set,
+    else ``.pidflow`` in the app's folder (the folder of its first YAML file), whatever the current directory;
+    ``.pidflow`` in the current directory for a node without an app on disk."""
+    env = os.environ.get("PIDFLOW_STATE_DIR")
+    if env:
+        return Path(env)
+    if isinstance(app, Registry):
+        first = next((e.file for e in app if e.file is not None and e.file.exists()), None)
+        return first.parent / ".pidflow" if first is not None else Path.cwd() / ".pidflow"
+    if app is not None:
+        path = Path(app).resolve()
+        return (path if path.is_dir() else path.parent) / ".pidflow"
+    return Path.cwd() / ".pidflow"
+
+
 @contextlib.asynccontextmanager
 async def open_node(
     app: str | Path | Registry | None = None,
@@ -323,13 +340,16 @@ async def open_node(
     name: str | None = None,
     state_dir: str | Path | None = None,
     kinds: KindRegistry | None = None,
+    services: bool = True,
 ) -> AsyncIterator[Node]:
     """Start a node: its hosts (and Temporal workers), then its services (root supervisors), then yield it; on
     exit stop everything in order.
 
     ``app`` is a YAML file, a folder of them, a :class:`Registry`, or None for a node with only the built-in
     local host (Python callables can still be spawned). ``kinds`` (default: the built-in kinds plus any
-    registered with :func:`pidflow.register_kind`) says what each entry kind builds.
+    registered with :func:`pidflow.register_kind`) says what each entry kind builds. ``services=False`` starts
+    the hosts only (no root supervisors), to run one entry of an app. ``state_dir``: see
+    :func:`default_state_dir`.
     """
     if app is None:
         registry = Registry()
@@ -337,7 +357,8 @@ async def open_node(
         registry = app
     else:
         registry = entries_mod.load(app, kinds)
-    node = Node(registry, kinds=kinds, name=name, state_dir=Path(state_dir) if state_dir else None)
+    node = Node(registry, kinds=kinds, name=name, state_dir=Path(state_dir) if state_dir else default_state_dir(app),
+                start_services=services)
     try:
         async with trio.open_nursery() as nursery:
             try:

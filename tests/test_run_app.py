@@ -59,9 +59,9 @@ def test_run_without_entry_runs_the_tree_until_sigint_then_stops_it_in_reverse_o
         dev_server: DevServer, tmp_path: Path) -> None:
     env = {**os.environ, "PIDFLOW_TEMPORAL_ADDRESS": dev_server.address, "PIDFLOW_STATE_DIR": str(tmp_path)}
     with subprocess.Popen([sys.executable, "-m", "pidflow", "run", str(APP)], cwd=tmp_path, env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
-        lines: queue.Queue[str] = queue.Queue()
-        reader = threading.Thread(target=_lines, args=(proc.stderr, lines), daemon=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        lines: queue.Queue[str] = queue.Queue()  # Lua's print on stdout, pidflow's own lines on stderr
+        reader = threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True)
         reader.start()
         seen: list[str] = []
         try:

@@ -43,7 +43,26 @@ def python_callable(entry: Entry) -> Callable[..., Any]:
         fn = getattr(module, attr)
     except (ImportError, AttributeError) as exc:
         raise Error(ErrorKind.NOT_FOUND, f"entry {entry.id}: cannot load {entry.spec['source']}: {exc}") from None
+    except Exception as exc:  # the module itself failed while importing
+        raise Error(ErrorKind.INVALID, f"entry {entry.id}: importing {module_name} failed: "
+                                       f"{type(exc).__name__}: {exc}") from None
     return fn
+
+
+def _verify_body(entry: Entry) -> list[str]:
+    try:
+        _python_body(None, entry)  # type: ignore[arg-type]  # the node is not needed to import it
+    except Error as exc:
+        return [exc.message.removeprefix(f"entry {entry.id}: ")]
+    return []
+
+
+def _verify_function(entry: Entry) -> list[str]:
+    try:
+        fn = python_callable(entry)
+    except Error as exc:
+        return [exc.message.removeprefix(f"entry {entry.id}: ")]
+    return [] if callable(fn) else [f"{entry.spec['source']} is not callable"]
 
 
 def _python_body(node: "NodePort", entry: Entry) -> Body:
@@ -71,6 +90,8 @@ def _python_function(node: "NodePort", entry: Entry) -> Callable[..., Awaitable[
 
 KINDS = (
     Kind(name="process.host", host=_local_host, builtin=(BUILTIN_HOST,), default_host=True),
-    Kind(name="process.py", required={"source"}, check=_check_python_source, body=_python_body),
-    Kind(name="function.py", required={"source"}, check=_check_python_source, function=_python_function),
+    Kind(name="process.py", required={"source"}, check=_check_python_source, verify=_verify_body,
+         body=_python_body),
+    Kind(name="function.py", required={"source"}, check=_check_python_source, verify=_verify_function,
+         function=_python_function),
 )

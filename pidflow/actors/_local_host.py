@@ -15,6 +15,7 @@ import trio
 
 from .._api import ProcessAPI
 from .._api import _current as _current_process
+from .. import _log
 from .._events import Event, ExitResult, Message
 from .._nursery import serve_nursery
 from .._host import Host, SpawnRequest, linked_failure, noproc
@@ -110,7 +111,7 @@ class LocalHost(Host):
         if request.name is not None:
             self._names[request.name] = pid
         self._attach(proc, request)
-        self._nursery.start_soon(self._run, proc, body, request.input, name="pidflow.process")
+        self._nursery.start_soon(self._run, proc, body, request.input, request.entry, name="pidflow.process")
         return pid
 
     def _attach(self, proc: Process, request: SpawnRequest) -> None:
@@ -121,7 +122,7 @@ class LocalHost(Host):
         if request.link:
             proc.links.add(request.parent)
 
-    async def _run(self, proc: Process, body: Body, input: Any) -> None:
+    async def _run(self, proc: Process, body: Body, input: Any, entry: Any) -> None:
         value: Any = None
         error: Error | None = None
         # The task runs in its own copy of the context, so the variable needs no reset.
@@ -135,6 +136,9 @@ class LocalHost(Host):
                 error = Error.wrap(exc)
         if proc.kill_reason is not None:
             value, error = None, proc.kill_reason
+            _log.process_ended(proc.pid, entry, error)
+        elif error is not None:
+            _log.process_crashed(proc.pid, entry, error)
         self._exit(proc, value, error)
 
     # -- ending -----------------------------------------------------------------------------------------------

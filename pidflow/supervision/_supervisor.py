@@ -22,6 +22,7 @@ import attrs
 import trio
 
 from .._api import ProcessAPI, current
+from .._log import log
 from .._events import Event, EventKind, ExitResult
 from .._host import SpawnRequest
 from .._pid import Pid
@@ -187,15 +188,21 @@ class SupervisorCore:
             if child.spec.restart is Restart.TEMPORARY or self.spec.strategy is Strategy.SIMPLE_ONE_FOR_ONE:
                 self.children.pop(index)
             return
+        reason = event.result.error
         while True:
             if not self.window.add(trio.current_time()):
+                log.error("supervisor %s gives up: %d restarts in %gs reached; last failure: child %s: %s",
+                          self.name, self.spec.intensity, self.spec.period, child.spec.id,
+                          reason or "exited", extra={"pid": str(self.api.pid()), "child": child.spec.id})
                 await self._stop_all(detach_durable=False)
-                reason = event.result.error
                 raise Error(ErrorKind.INTERNAL,
                             f"supervisor {self.name} reached its restart intensity ({self.spec.intensity} restarts "
                             f"in {self.spec.period:g}s); last failure: child {child.spec.id}: "
                             f"{reason.message if reason else 'exited'}", retryable=True,
                             details={"child": child.spec.id})
+            log.warning("supervisor %s restarts child %s (%s) after: %s", self.name, child.spec.id,
+                        self.spec.strategy.value, reason or "exited",
+                        extra={"pid": str(self.api.pid()), "child": child.spec.id})
             try:
                 await self._restart(self.children.index(child))  # a group restart may drop temporary siblings
                 return
