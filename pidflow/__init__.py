@@ -8,7 +8,8 @@ top-level code, ``node.process``); the hosts and runtimes (``actors`` = local tr
 (the composition root: the built-in kinds); ``cli``. Only the names below are public.
 """
 
-from ._api import ProcessAPI as ProcessAPI, Spawner as Spawner, ctx as ctx, process as process
+from ._api import ProcessAPI as ProcessAPI, Spawner as Spawner, acks_start as acks_start, ctx as ctx
+from ._api import process as process
 from ._events import Event as Event, EventKind as EventKind, ExitResult as ExitResult, Message as Message
 from ._pid import Pid as Pid
 from .actors import Mailbox as Mailbox
@@ -29,6 +30,6 @@ from .supervision import (
 __all__ = [
     "ChildSpec", "Entry", "Error", "ErrorKind", "Event", "EventKind", "ExitResult", "Kind", "KindRegistry",
     "Mailbox", "Message", "Node", "Pid", "ProcessAPI", "Reference", "Registry", "Restart", "Spawner", "Strategy",
-    "Supervisor", "SupervisorSpec", "builtin_kinds", "ctx", "load_entries", "open_node", "process",
+    "Supervisor", "SupervisorSpec", "acks_start", "builtin_kinds", "ctx", "load_entries", "open_node", "process",
     "register_kind", "start_supervisor",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, TypeVar
 
 import attrs
 import trio
@@ -27,6 +27,19 @@ if TYPE_CHECKING:
     from ._host import NodePort
 
 _current: contextvars.ContextVar["ProcessAPI"] = contextvars.ContextVar("pidflow_process")
+
+#: The attribute :func:`acks_start` sets on a body.
+ACKS_START = "_pidflow_acks_start"
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def acks_start(body: _F) -> _F:
+    """Mark a process body that says itself when it has started, with ``pidflow.process.started()`` (as a
+    supervisor does once its children run); a spawner that waits for the start (``start_supervisor``, a
+    supervisor starting its children) waits for that call, or for the process's end."""
+    setattr(body, ACKS_START, True)
+    return body
 
 
 def current() -> "ProcessAPI":
@@ -130,6 +143,12 @@ class ProcessAPI:
     def events(self) -> Mailbox[Event]:
         """EXIT, LINK_DOWN and CANCEL events, in order."""
         return self._proc.events
+
+    def started(self) -> None:
+        """Tell a spawner waiting for this process's start that it has started (bodies marked
+        :func:`acks_start`); a no-op when nobody waits or it was said already."""
+        if self._proc.started is not None:
+            self._proc.started.set()
 
     def set_options(self, options: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         for key, value in {**(options or {}), **kwargs}.items():

@@ -50,7 +50,11 @@ class SpawnRequest:
 
     ``watcher``/``link`` make monitoring/linking atomic with the start: the parent can never miss the EXIT of a
     child that dies at once. ``messages`` are delivered before any other message, also when ``name`` resolves
-    to an already running process.
+    to an already running process. ``await_start``: spawn returns only once the process has *started* (OTP's
+    ``start_link``): a local process (Python or Lua) has run its code up to its first wait, or, for a body
+    marked :func:`pidflow.acks_start` (a supervisor), has called ``process.started()``; a workflow has been
+    accepted by the server (that is always so when spawn returns). A process that ends before it started
+    counts as started: its EXIT tells the rest.
     """
 
     entry: Any
@@ -62,6 +66,7 @@ class SpawnRequest:
     parent: Pid | None = None
     monitor: bool = False
     link: bool = False
+    await_start: bool = False
 
 
 class Host(abc.ABC):

@@ -32,6 +32,8 @@ class Process:
     _events: Mailbox[Event] | None = None
     _links: set[Pid] | None = None
     _watchers: set[Pid] | None = None
+    #: Set once the process has started, for a spawner that waits for that (``SpawnRequest.await_start``).
+    started: trio.Event | None = None
 
     # -- delivery ---------------------------------------------------------------------------------------------
     def deliver(self, message: Message) -> None:

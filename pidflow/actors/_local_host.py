@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
 import trio
 
-from .._api import ProcessAPI
+from .._api import ACKS_START, ProcessAPI
 from .._api import _current as _current_process
 from .. import _log
 from .._events import Event, ExitResult, Message
@@ -86,9 +86,6 @@ class LocalHost(Host):
                 raise Error(ErrorKind.INVALID, f"option {key!r} must be {expected.__name__}, got {type(value).__name__}")
 
     # -- spawning ---------------------------------------------------------------------------------------------
-    async def spawn(self, request: SpawnRequest) -> Pid:
-        return self.spawn_nowait(request)
-
     def spawn_nowait(self, request: SpawnRequest) -> Pid:
         if self._closing or self._nursery is None:
             raise Error(ErrorKind.UNAVAILABLE, f"host {self.id} is not running")
@@ -111,7 +108,16 @@ class LocalHost(Host):
         if request.name is not None:
             self._names[request.name] = pid
         self._attach(proc, request)
+        if request.await_start:
+            proc.started = trio.Event()
         self._nursery.start_soon(self._run, proc, body, request.input, request.entry, name="pidflow.process")
+        return pid
+
+    async def spawn(self, request: SpawnRequest) -> Pid:
+        pid = self.spawn_nowait(request)
+        proc = self.lookup(pid)
+        if proc is not None and proc.started is not None:
+            await proc.started.wait()
         return pid
 
     def _attach(self, proc: Process, request: SpawnRequest) -> None:
@@ -127,6 +133,9 @@ class LocalHost(Host):
         error: Error | None = None
         # The task runs in its own copy of the context, so the variable needs no reset.
         _current_process.set(ProcessAPI(self.node, proc))
+        if proc.started is not None and not getattr(body, ACKS_START, False):
+            # The spawner runs again only once this task waits: the body gets that far first.
+            proc.started.set()
         with proc.scope:
             try:
                 value = await body(input)
@@ -154,6 +163,8 @@ class LocalHost(Host):
         if not proc.alive:
             return
         proc.alive = False
+        if proc.started is not None:
+            proc.started.set()
         self._table.pop(proc.pid.id, None)
         if proc.name is not None and self._names.get(proc.name) == proc.pid:
             del self._names[proc.name]

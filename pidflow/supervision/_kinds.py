@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
+from .._api import acks_start
 from .._host import SpawnRequest
 from .._kind import Body, Kind, Reference
 from .._pid import Pid
@@ -25,6 +26,7 @@ ROOT_SHUTDOWN = 30.0
 def _body(node: "NodePort", entry: Entry) -> Body:
     spec = supervisor_spec(entry.id, entry.spec, entry.namespace)
 
+    @acks_start
     async def body(_input: Any) -> Any:
         return await supervise(spec)
 
@@ -71,7 +73,8 @@ async def _service(node: "NodePort", entry: Entry) -> RootSupervisor | None:
         if any(isinstance(c.get("entry"), str) and qualify(c["entry"], other.namespace) == entry.id
                for _, c in _children(other)):
             return None
-    request = SpawnRequest(entry=entry.id, name=entry.id, parent=node.process.pid(), monitor=False)
+    request = SpawnRequest(entry=entry.id, name=entry.id, parent=node.process.pid(), monitor=False,
+                           await_start=True)
     return RootSupervisor(node, await node.spawn(request, None))
 
 

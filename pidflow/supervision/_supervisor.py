@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
-from .._api import ProcessAPI, current
+from .._api import ProcessAPI, acks_start, current
 from .._log import log
 from .._events import Event, EventKind, ExitResult
 from .._host import SpawnRequest
@@ -86,7 +86,7 @@ class SupervisorCore:
             name = f"{self.name}/{spec.id}".replace(":", "-")
         request = SpawnRequest(entry=spec.entry, input=spec.input, options=dict(spec.options), name=name,
                                context=dict(self.api.context), parent=self.api.pid(), monitor=True,
-                               link=not child.durable)
+                               link=not child.durable, await_start=True)
         child.pid = await self.node.spawn(request, spec.host)
 
     async def start_all(self) -> None:
@@ -136,6 +136,7 @@ class SupervisorCore:
             nursery.start_soon(self._read_events)
             try:
                 await self.start_all()  # with events read: a failed start waits for the started ones' EXITs
+                self.api.started()
                 await self._loop()
             except Error as exc:  # raised outside the nursery, so that it is not wrapped in a group
                 failure = exc
@@ -278,9 +279,11 @@ class SupervisorCore:
         raise Error(ErrorKind.NOT_FOUND, f"supervisor {self.name} has no child {child_id!r}")
 
 
+@acks_start
 async def supervise(spec: SupervisorSpec) -> str:
-    """The body of a supervisor process: ``spawn(supervise, host, spec)``. Ends normally when cancelled (its
-    children stopped in reverse order), abnormally when the restart intensity is exceeded."""
+    """The body of a supervisor process: ``spawn(supervise, host, spec)``. It has *started* once every child
+    has started, one after the other in order (see ``SpawnRequest.await_start``). Ends normally when cancelled
+    (its children stopped in reverse order), abnormally when the restart intensity is exceeded."""
     api = current()
     api.set_options(trap_links=True)
     core = SupervisorCore(api, spec)
@@ -323,8 +326,9 @@ class Supervisor:
 
 
 async def start_supervisor(api: ProcessAPI, spec: SupervisorSpec, host: str | None = None) -> Supervisor:
-    """Start a supervisor as a child of the calling process (linked, like OTP's ``start_link``)."""
+    """Start a supervisor as a child of the calling process (linked, like OTP's ``start_link``); returns once
+    the supervisor and its children have started, the children one at a time in order."""
     request = SpawnRequest(entry=supervise, input=spec, name=spec.name, context=dict(api.context),
-                           parent=api.pid(), link=True)
+                           parent=api.pid(), link=True, await_start=True)
     pid = await api.node.spawn(request, host)
     return Supervisor(api.node, pid)
