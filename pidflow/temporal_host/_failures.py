@@ -11,8 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import client, exceptions
+from temporalio.service import RPCError, RPCStatusCode
 
 from ..errors import Error, ErrorKind
+
+# RPC failures that say "not now" (the server or the way to it is down, busy or slow), as opposed to an answer
+# about the request itself (invalid, not found, not allowed), which no retry changes.
+_TRANSIENT = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED,
+                        RPCStatusCode.ABORTED, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN, RPCStatusCode.CANCELLED})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for an RPC failure worth retrying until the server answers (an outage, overload, a timeout)."""
+    if not isinstance(exc, RPCError) or exc.status not in _TRANSIENT:
+        return False
+    # gRPC's own size limit answers RESOURCE_EXHAUSTED too, and that one never passes on retry.
+    return not (exc.status == RPCStatusCode.RESOURCE_EXHAUSTED and "larger than max" in exc.message)
 
 
 def to_application_error(err: Error) -> exceptions.ApplicationError:

@@ -6,18 +6,24 @@ messages reach an already running workflow too), send = signal, terminate = term
 then terminate at the deadline. A monitor or a link from a local process is a task that awaits the workflow's
 result. Posts (send, events, link exits) go through a FIFO per target that retries until the signal lands or
 the workflow is gone, so per-sender order holds and nothing is lost while the workflow lives.
+
+Two rules keep that FIFO from ever wedging (see ``_limits``): a payload is encoded once, at send time, and one
+over the payload limit fails its sender there; what the server refuses anyway (INVALID_ARGUMENT and other
+answers that no retry changes) is dropped with a logged error, and the posts behind it go on. Retrying is for
+outages only, and an outage is never an end: a watcher waits through one (retrying with backoff, logged) and
+reports EXIT only when the workflow has really ended.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import uuid
 from collections import deque
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, TypeVar
 
 import trio
 from temporalio import common
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
@@ -26,17 +32,24 @@ from .. import codec
 from .._events import Event, ExitResult, Message
 from .._nursery import serve_nursery
 from .._host import Host, SpawnRequest, noproc
+from .._log import log as _log
 from .._pid import Pid
 from ..entries import Entry
 from ..errors import Error, ErrorKind
+from . import _limits as limits
 from . import _protocol as protocol
-from ._failures import to_error
-from ._options import CONFLICT_POLICIES, workflow_start_kwargs
+from ._converter import ENCODING
+from ._failures import is_transient, to_error
+from ._options import CONFLICT_POLICIES, ID_OPTION, workflow_pid, workflow_start_kwargs
 from ._service import TemporalService
 from ._worker import start_worker
 
 if TYPE_CHECKING:
     from .._host import NodePort
+
+T = TypeVar("T")
+# Answers to a signal or a terminate that mean the workflow is not running (any more).
+_GONE = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
 
 
 class TemporalHost(Host):
@@ -52,10 +65,13 @@ class TemporalHost(Host):
         self._worker: Worker | None = None
         self._nursery: trio.Nursery | None = None
         self._done = trio.Event()
-        self._outbox: dict[Pid, deque[tuple[str, list[Any]]]] = {}
+        #: Per target, in order: (signal name, its one argument encoded).
+        self._outbox: dict[Pid, deque[tuple[str, bytes]]] = {}
         self._watchers: dict[tuple[Pid, Pid, str], trio.CancelScope] = {}
         self.workflow_types: dict[str, Entry] = {}
         self.search_attribute_types: dict[str, int] = {}
+        #: Bytes a signal's payload may take (``_limits``); known once started.
+        self.max_payload_size = limits.DEFAULT_MAX_PAYLOAD_SIZE
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     async def start(self, node: "NodePort") -> None:
@@ -66,6 +82,7 @@ class TemporalHost(Host):
         client_entry = node.registry.get(client_ref) if client_ref else None
         self.client = await self.service.client(client_entry)
         self.search_attribute_types = await self.service.search_attribute_types(self.client)
+        self.max_payload_size = await self.service.payload_limit(self.client, client_entry)
         self._nursery = await node.start_task(serve_nursery, self._done)
         self._worker = await start_worker(self)
 
@@ -107,8 +124,11 @@ class TemporalHost(Host):
         kwargs = workflow_start_kwargs(request.options, where="client", search_types=self.search_attribute_types)
         fail_if_running = kwargs.pop("execution_error_when_already_started", False)
         namespace = kwargs.pop("namespace", None)
-        explicit_id = kwargs.pop("id", None) or request.name
+        option_id = kwargs.pop("id", None)
+        explicit_id = option_id or request.name
         workflow_id = explicit_id or f"{entry.id.replace(':', '-')}-{uuid.uuid4()}"
+        # Before anything starts: a workflow that runs under an id no PID can name is out of everyone's reach.
+        pid = workflow_pid(self.id, workflow_id, f"option '{ID_OPTION}'" if option_id else "name")
         policy = kwargs.pop("id_conflict_policy", None)
         if fail_if_running:
             policy = CONFLICT_POLICIES["fail"]
@@ -141,7 +161,6 @@ class TemporalHost(Host):
             await self._call(do_start)
         except Exception as exc:
             raise self._start_error(exc, entry, workflow_id) from None
-        pid = self.pid_of(workflow_id)
         if request.parent is not None:
             if request.monitor:
                 self._watch(request.parent, pid, "monitor")
@@ -183,10 +202,14 @@ class TemporalHost(Host):
             self.node.post_link_exit(watcher, target, result.error)
 
     async def result_of(self, pid: Pid) -> ExitResult:
-        """Wait for the workflow (following continue-as-new) to end; its value, or the error it ended with."""
+        """Wait for the workflow (following continue-as-new) to end; its value, or the error it ended with.
+
+        An outage is not an end: while the server does not answer, the wait is retried (see ``_until_answered``),
+        so the result is always the workflow's own."""
         handle = self._handle(pid)
         try:
-            return ExitResult(await self._call(handle.result), None)
+            return ExitResult(await self._until_answered(f"waiting for the end of {pid}",
+                                                         lambda: self._call(handle.result)), None)
         except Error as exc:
             return ExitResult(None, exc)
         except RPCError as exc:
@@ -195,6 +218,27 @@ class TemporalHost(Host):
             return ExitResult(None, to_error(exc))
         except Exception as exc:
             return ExitResult(None, to_error(exc))
+
+    async def _until_answered(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()`` (an RPC of a background task), retried through outages: while it fails with a transient RPC
+        error (``is_transient``), it is retried with backoff (0.1 s doubling up to 5 s) until the server answers.
+        The first failure and the recovery are logged, not every attempt. Any other outcome is ``call``'s own."""
+        delay, since = 0.1, None
+        while True:
+            try:
+                value = await call()
+            except Exception as exc:
+                if is_transient(exc):
+                    if since is None:
+                        since = trio.current_time()
+                        _log.warning("temporal does not answer while %s (%s): retrying until it does", what, exc)
+                    await trio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                _log_recovery(what, since)
+                raise
+            _log_recovery(what, since)
+            return value
 
     async def is_running(self, pid: Pid) -> bool:
         try:
@@ -219,15 +263,22 @@ class TemporalHost(Host):
     async def cancel(self, pid: Pid, deadline: float, sender: Pid | None) -> bool:
         if not await self.is_running(pid):
             return False
-        self._post(pid, protocol.CANCEL, [{"deadline": deadline, "from": sender}])
+        self._post(pid, protocol.CANCEL, codec.encode({"deadline": deadline, "from": sender}))
         assert self._nursery is not None
         self._nursery.start_soon(self._enforce_deadline, pid, deadline)
         return True
 
     async def _enforce_deadline(self, pid: Pid, deadline: float) -> None:
         await trio.sleep(deadline)
-        if await self.is_running(pid):
-            await self.terminate(pid, Error(ErrorKind.CANCELED, f"{pid} did not stop within its cancel deadline"))
+        reason = Error(ErrorKind.CANCELED, f"{pid} did not stop within its cancel deadline")
+        terminate = functools.partial(self._handle(pid).terminate, reason, reason=reason.message)
+        try:
+            await self._until_answered(f"terminating {pid} at its cancel deadline", lambda: self._call(terminate))
+        except RPCError as exc:
+            if exc.status not in _GONE:
+                _log.error("could not terminate %s at its cancel deadline: %s", pid, exc)
+        except Exception as exc:  # noqa: BLE001 - a background task: say it, do not take the host down
+            _log.error("could not terminate %s at its cancel deadline: %s", pid, exc)
 
     async def monitor(self, watcher: Pid, target: Pid) -> None:
         self._watch(watcher, target, "monitor")
@@ -240,7 +291,7 @@ class TemporalHost(Host):
     async def link(self, watcher: Pid, target: Pid) -> bool:
         if not await self.is_running(target):
             return False
-        self._post(target, protocol.LINK, [{"from": watcher}])
+        self._post(target, protocol.LINK, codec.encode({"from": watcher}))
         self._watch(watcher, target, "link")
         return True
 
@@ -248,67 +299,126 @@ class TemporalHost(Host):
         scope = self._watchers.pop((watcher, target, "link"), None)
         if scope is not None:
             scope.cancel()
-            self._post(target, protocol.UNLINK, [{"from": watcher}])
+            self._post(target, protocol.UNLINK, codec.encode({"from": watcher}))
 
     # -- posts ----------------------------------------------------------------------------------------------------
     def send(self, pid: Pid, message: Message) -> None:
-        wire = message.to_wire()
-        codec.encode(wire, what=f"message {message.topic!r} to {pid}")
-        self._post(pid, protocol.MESSAGE, [wire])
+        data = codec.encode(message.to_wire(), what=f"message {message.topic!r} to {pid}")
+        if len(data) + limits.ENVELOPE > self.max_payload_size:
+            raise limits.too_large(f"message {message.topic!r} to {pid}", len(data) + limits.ENVELOPE,
+                                   self.max_payload_size)
+        self._post(pid, protocol.MESSAGE, data)
 
     def deliver_event(self, pid: Pid, event: Event) -> None:
-        self._post(pid, protocol.EVENT, [event.to_wire()])
+        # Posts of the node never raise: an EXIT whose value cannot reach the watcher still tells it the end.
+        try:
+            data = self._encoded(event.to_wire(), f"{event.kind} event for {pid}")
+        except Error as err:
+            if event.result is None:
+                _log.error("dropped %s: %s", f"{event.kind} event for {pid}", err.message)
+                return
+            _log.error("the result of %s cannot reach its watcher %s: %s", event.from_, pid, err.message)
+            unsent = Error(err.kind, f"the result of {event.from_} cannot reach {pid}: {err.message}")
+            data = codec.encode(Event.exit(event.from_, ExitResult(None, unsent)).to_wire())  # type: ignore[arg-type]
+        self._post(pid, protocol.EVENT, data)
 
     def link_exit(self, pid: Pid, sender: Pid, reason: Error) -> None:
-        self._post(pid, protocol.LINK_EXIT, [{"from": sender, "reason": reason}])
+        try:
+            data = self._encoded({"from": sender, "reason": reason}, f"link exit for {pid}")
+        except Error as err:  # a reason with details too big or unencodable: its kind and message still go
+            _log.error("the reason %s ended with cannot reach %s as is: %s", sender, pid, err.message)
+            data = codec.encode({"from": sender, "reason": Error(reason.kind, reason.message[:4096])})
+        self._post(pid, protocol.LINK_EXIT, data)
 
-    def _post(self, pid: Pid, signal: str, args: list[Any]) -> None:
+    def _encoded(self, value: Any, what: str) -> bytes:
+        return limits.check(codec.encode(value, what=what), self.max_payload_size, what)
+
+    def _post(self, pid: Pid, signal: str, data: bytes) -> None:
+        """Queue ``signal`` for ``pid``; ``data`` is its one argument, encoded."""
         queue = self._outbox.get(pid)
         if queue is None:
             queue = self._outbox[pid] = deque()
             assert self._nursery is not None
             self._nursery.start_soon(self._drain, pid, queue)
-        queue.append((signal, args))
+        queue.append((signal, data))
 
-    async def _drain(self, pid: Pid, queue: deque[tuple[str, list[Any]]]) -> None:
-        """Signal one target in order; retry transient failures; drop when the workflow is gone (Erlang).
+    async def _drain(self, pid: Pid, queue: deque[tuple[str, bytes]]) -> None:
+        """Signal one target in order; retry through outages; drop when the workflow is gone (Erlang).
 
         Messages that queued up behind a signal in flight go out together as one ``pidflow.messages`` signal
-        (in order, at most ``BATCH_MESSAGES`` or about ``BATCH_BYTES`` of payload): a burst of sends then
-        costs a few signals instead of one each, which is what lets one workflow take tens of thousands of
-        messages (the dev server takes a few hundred signals a second to one workflow)."""
+        (in order, at most ``BATCH_MESSAGES`` and ``BATCH_BYTES``, never over the payload limit): a burst of
+        sends then costs a few signals instead of one each, which is what lets one workflow take tens of
+        thousands of messages (the dev server takes a few hundred signals a second to one workflow).
+
+        A signal the server refuses for good (INVALID_ARGUMENT, say, from a server whose limit is below the
+        configured one) is not retried: a refused batch is sent again message by message, and a refused single
+        post is dropped with a logged error, so the posts behind it still land."""
         handle = self._handle(pid)
-        backoff = 0.05
+        budget = min(BATCH_BYTES, self.max_payload_size - limits.ENVELOPE)
+        singles = 0  # after a refused batch: how many posts go out one by one
         while queue:
-            signal, args, taken = _next_batch(queue)
+            if singles:
+                (signal, data), taken = queue[0], 1
+            else:
+                signal, data, taken = _next_batch(queue, budget)
+            arg = common.RawValue(Payload(metadata={"encoding": ENCODING}, data=data))
             try:
-                await self._call(handle.signal, signal, *args)
-            except RPCError as exc:
-                if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                await self._until_answered(f"signalling {pid}", lambda: self._call(handle.signal, signal, arg))
+            except Exception as exc:
+                if isinstance(exc, RPCError) and exc.status in _GONE:
                     queue.clear()  # not running: dropped, as a send to a dead process is
                     break
-                await trio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
+                if taken > 1:
+                    singles = taken
+                    continue
+                _log.error("dropped %s to %s: %s", _describe(signal, data), pid,
+                           f"temporal: {exc.message}" if isinstance(exc, RPCError) else exc,
+                           extra={"pid": str(pid)})
             for _ in range(taken):
                 queue.popleft()
-            backoff = 0.05
+            singles = max(singles - taken, 0)
         del self._outbox[pid]
 
 
 BATCH_MESSAGES = 500
+# Batches stay at Temporal's warning size for one payload (limit.blobSize.warn, 512 KiB).
 BATCH_BYTES = 512 * 1024
 
 
-def _next_batch(queue: deque[tuple[str, list[Any]]]) -> tuple[str, list[Any], int]:
-    """The next signal to send and how many queued posts it covers (consecutive messages are batched)."""
-    signal, args = queue[0]
+def _next_batch(queue: deque[tuple[str, bytes]], budget: int) -> tuple[str, bytes, int]:
+    """The next signal to send (name and encoded argument) and how many queued posts it covers: consecutive
+    messages are batched, up to ``BATCH_MESSAGES`` and ``budget`` bytes. The batch's argument is the msgpack
+    array of the messages, built from their encodings (nothing is encoded twice)."""
+    signal, data = queue[0]
     if signal != protocol.MESSAGE or len(queue) == 1:
-        return signal, args, 1
-    batch, size = [], 0
-    for queued_signal, queued_args in queue:
-        if queued_signal != protocol.MESSAGE or len(batch) >= BATCH_MESSAGES or size > BATCH_BYTES:
+        return signal, data, 1
+    parts: list[bytes] = []
+    size = 3  # the array header (at most 3 bytes for up to BATCH_MESSAGES items)
+    for queued_signal, queued in queue:
+        if queued_signal != protocol.MESSAGE or len(parts) >= BATCH_MESSAGES or size + len(queued) > budget:
             break
-        batch.append(queued_args[0])
-        size += len(codec.encode(queued_args[0]))
-    return protocol.MESSAGES, [batch], len(batch)
+        parts.append(queued)
+        size += len(queued)
+    if len(parts) <= 1:
+        return signal, data, 1
+    count = len(parts)
+    header = bytes((0x90 | count,)) if count < 16 else b"\xdc" + count.to_bytes(2, "big")
+    return protocol.MESSAGES, header + b"".join(parts), count
+
+
+def _describe(signal: str, data: bytes) -> str:
+    """What a dropped signal carried, for the log (decoded only on this rare path)."""
+    try:
+        value = codec.decode(data)
+    except Exception:  # noqa: BLE001 - a log line must not fail
+        return f"a {signal} signal"
+    if signal == protocol.MESSAGE and isinstance(value, dict):
+        return f"message {value.get('topic')!r} ({len(data)} bytes)"
+    if signal == protocol.MESSAGES and isinstance(value, list):
+        return f"{len(value)} messages ({len(data)} bytes)"
+    return f"a {signal} signal ({len(data)} bytes)"
+
+
+def _log_recovery(what: str, since: float | None) -> None:
+    if since is not None:
+        _log.warning("temporal answers again while %s (after %.1f s)", what, trio.current_time() - since)

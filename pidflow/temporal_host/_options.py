@@ -15,9 +15,11 @@ import attrs
 from temporalio import common, workflow
 
 from .._duration import parse_duration
+from .._pid import Pid
 from ..errors import Error, ErrorKind
 
 PREFIX = "temporal.workflow."
+ID_OPTION = PREFIX + "id"
 
 CONFLICT_POLICIES = {
     "use_existing": common.WorkflowIDConflictPolicy.USE_EXISTING,
@@ -178,6 +180,18 @@ WORKFLOW_OPTIONS: dict[str, _Option] = {
                          "applies only when starting from outside a workflow (Temporal children share the "
                          "parent's namespace)"),
 }
+
+
+def workflow_pid(host_id: str, workflow_id: str, source: str) -> Pid:
+    """The PID a workflow about to start under ``workflow_id`` will have. Checked before anything starts: a
+    workflow running under an id that no PID can name would be out of everyone's reach, so such an id is INVALID,
+    naming ``source`` (the option or the name it came from)."""
+    try:
+        return Pid(host_id, workflow_id)
+    except Error:
+        raise Error(ErrorKind.INVALID, f"{source} {workflow_id!r} can't be a workflow id: it is the id of a PID "
+                                       "({host|id}), a non-empty string without '{' or '}'",
+                    details={"workflow_id": workflow_id}) from None
 
 
 def workflow_start_kwargs(options: Mapping[str, Any], *, where: str,

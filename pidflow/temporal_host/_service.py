@@ -19,6 +19,7 @@ from temporalio.client import Client, TLSConfig
 
 from ..entries import Entry
 from ..errors import Error, ErrorKind
+from . import _limits as limits
 from ._aio import AsyncioThread, open_asyncio_thread
 from ._converter import DATA_CONVERTER
 
@@ -46,6 +47,7 @@ class TemporalService:
         self.aio: AsyncioThread = None  # type: ignore[assignment]
         self._clients: dict[str | None, Client] = {}
         self._search_types: dict[str, dict[str, int]] = {}
+        self._blob_limits: dict[str, int] = {}
         self._dev_server: Any = None
         self._stopped = trio.Event()
         self._node_worker: Any = None
@@ -103,6 +105,29 @@ class TemporalService:
             except Exception:  # noqa: BLE001 - optional knowledge, see the docstring
                 self._search_types[client.namespace] = {}
         return self._search_types[client.namespace]
+
+    async def payload_limit(self, client: Client, client_entry: Entry | None) -> int:
+        """Bytes a payload may take (``_limits``): the entry's ``max_payload_size`` (trusted as given: a payload
+        codec or proxy may change sizes on the way), else the limit the client's namespace reports, asked once
+        per namespace, else Temporal's default."""
+        configured = limits.configured(client_entry)
+        if configured is not None:
+            return configured
+        if client.namespace not in self._blob_limits:
+            from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+
+            async def fetch() -> int:
+                response = await client.workflow_service.describe_namespace(
+                    DescribeNamespaceRequest(namespace=client.namespace))
+                return response.namespace_info.limits.blob_size_limit_error
+
+            try:
+                reported = await self.aio.run(fetch)
+            except Exception:  # noqa: BLE001 - optional knowledge (older servers do not report it)
+                reported = 0
+            self._blob_limits[client.namespace] = reported if reported > limits.ENVELOPE \
+                else limits.DEFAULT_MAX_PAYLOAD_SIZE
+        return self._blob_limits[client.namespace]
 
     async def _connect(self, entry: Entry | None) -> Client:
         spec = entry.spec if entry is not None else {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import functools
 from collections import deque
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping
 
@@ -26,10 +27,11 @@ from .._pid import Pid
 from ..entries import Entry
 from ..errors import Error, ErrorKind
 from ..lua_bindings import Budget, LuaBackend, ProcessPort
+from . import _limits as limits
 from . import _node_queue as nodeq
 from . import _protocol as protocol
 from ._failures import to_error
-from ._options import CONFLICT_POLICIES, activity_kwargs, workflow_start_kwargs
+from ._options import CONFLICT_POLICIES, ID_OPTION, activity_kwargs, workflow_pid, workflow_start_kwargs
 from ._service import node_task_queue
 from ._workflow_state import WorkflowProcess
 
@@ -165,13 +167,20 @@ class WorkflowPort(ProcessPort):
             self.state.proc.trap_links = value
 
     # -- sending --------------------------------------------------------------------------------------------------
+    @functools.cached_property
+    def max_payload_size(self) -> int:
+        """What this run may send in one payload (``_limits.for_worker``): over it, a send, a child's input or
+        a signal would fail the workflow task on every retry, so the Lua code gets ``nil, err`` instead."""
+        return limits.for_worker(self.config.registry, self.config.host_id)
+
     def send(self, pid: Pid, topic: str, data: Any) -> None:
         message = Message(topic, data, self.state.pid)
         wire = message.to_wire()
-        codec.encode(wire, what=f"message {topic!r} to {pid}")
+        encoded = codec.encode(wire, what=f"message {topic!r} to {pid}")
         if pid == self.state.pid:
             self.state.proc.deliver(message)
             return
+        limits.check(encoded, self.max_payload_size, f"message {topic!r} to {pid}")
         self._post(pid, lambda: self._deliver(pid, protocol.MESSAGE, wire))
 
     def _post(self, pid: Pid, op: Callable[[], Awaitable[Any]]) -> None:
@@ -236,7 +245,9 @@ class WorkflowPort(ProcessPort):
         if policy not in (None, CONFLICT_POLICIES["use_existing"], CONFLICT_POLICIES["fail"]):
             raise Error(ErrorKind.INVALID, "option 'temporal.workflow.id_conflict_policy' = terminate_existing is not "
                                            "available for child workflows", details={"option": "id_conflict_policy"})
-        workflow_id = kwargs.pop("id", None) or name or f"{self.state.pid.id}/{workflow.uuid4()}"
+        option_id = kwargs.pop("id", None)
+        workflow_id = option_id or name or f"{self.state.pid.id}/{workflow.uuid4()}"
+        workflow_pid(protocol.worker_of(entry), workflow_id, f"option '{ID_OPTION}'" if option_id else "name")
         start = protocol.StartInfo(parent=self.state.pid, context={**self.state.proc.context, **context},
                                   links=[self.state.pid] if link else [],
                                   messages=[m.to_wire() for m in messages])
@@ -250,7 +261,8 @@ class WorkflowPort(ProcessPort):
         spec, task_queue = self._child_entry(entry, host)
         workflow_id, kwargs = self._child_kwargs(spec, task_queue, options, name, messages, context, link)
         kwargs["args"][0] = input
-        codec.encode(kwargs["args"], what=f"input of {spec.id}")
+        limits.check(codec.encode(kwargs["args"], what=f"input of {spec.id}"), self.max_payload_size,
+                     f"input of {spec.id}")
         pid = Pid(protocol.worker_of(spec), workflow_id)
         try:
             handle = await workflow.start_child_workflow(kwargs.pop("workflow"), **kwargs)
@@ -283,7 +295,8 @@ class WorkflowPort(ProcessPort):
         spec, task_queue = self._child_entry(entry, host)
         _, kwargs = self._child_kwargs(spec, task_queue, options, name, messages, context, False)
         kwargs["args"][0] = input
-        codec.encode(kwargs["args"], what=f"input of {spec.id}")
+        limits.check(codec.encode(kwargs["args"], what=f"input of {spec.id}"), self.max_payload_size,
+                     f"input of {spec.id}")
         try:
             return await workflow.execute_child_workflow(kwargs.pop("workflow"), **kwargs)
         except exceptions.FailureError as exc:

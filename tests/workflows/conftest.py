@@ -42,3 +42,56 @@ def make_app(tmp_path: Path, task_queue: str, temporal_address: str) -> Callable
         return path
 
     return build
+
+
+class OwnServer:
+    """A dev server of one test: fixed port and SQLite file, so it can be killed and started again with its data
+    (the workflows it ran are still there). Nodes opened after ``start`` talk to it (``PIDFLOW_TEMPORAL_ADDRESS``)."""
+
+    def __init__(self, db: Path, monkeypatch: pytest.MonkeyPatch, dynamic_config: dict[str, Any]) -> None:
+        from pidflow.temporal_host._devserver import free_port
+
+        self.db = db
+        self.port = free_port()
+        self.dynamic_config = dynamic_config
+        self.server: Any = None
+        self._monkeypatch = monkeypatch
+
+    async def start(self) -> None:
+        import trio
+
+        from pidflow.temporal_host._devserver import DevServer
+        from pidflow.temporal_host._service import ADDRESS_ENV, DEV_DYNAMIC_CONFIG
+
+        self.server = DevServer(db_filename=self.db, port=self.port,
+                                dynamic_config={**DEV_DYNAMIC_CONFIG, **self.dynamic_config})
+        await trio.to_thread.run_sync(self.server.start)
+        self._monkeypatch.setenv(ADDRESS_ENV, self.server.address)
+
+    async def kill(self) -> None:
+        """SIGKILL, as a crash or a pulled cable would end it."""
+        import os
+        import signal
+
+        import trio
+
+        server, self.server = self.server, None
+        if server is not None and server.pid is not None:
+            os.kill(server.pid, signal.SIGKILL)
+            await trio.to_thread.run_sync(server.stop)  # reaps it and removes its log folder
+
+
+@pytest.fixture
+async def own_server(tmp_path: Path, temporal_address: str, monkeypatch: pytest.MonkeyPatch):
+    """``server = await own_server(dynamic_config={...})``: an :class:`OwnServer`, started; killed at the end."""
+    servers: list[OwnServer] = []
+
+    async def start(dynamic_config: dict[str, Any] | None = None) -> OwnServer:
+        server = OwnServer(tmp_path / f"own-{len(servers)}.sqlite", monkeypatch, dict(dynamic_config or {}))
+        servers.append(server)
+        await server.start()
+        return server
+
+    yield start
+    for server in servers:
+        await server.kill()
