@@ -112,7 +112,7 @@ class TemporalHost(Host):
     def _entry_for(self, entry_id: Any) -> Entry:
         if not isinstance(entry_id, str):
             raise Error(ErrorKind.INVALID, f"host {self.id} runs workflow.lua entries by id, got {entry_id!r}")
-        entry = self.node.registry.get(entry_id, kinds=("workflow.lua",))
+        entry = self.node.registry.get(entry_id, kinds=(protocol.WORKFLOW_KIND,))
         if protocol.workflow_type_name(entry) not in self.workflow_types:
             worker = entry.workflow_meta.get("worker")
             raise Error(ErrorKind.INVALID, f"entry {entry.id} runs on worker {worker}, not on {self.id}")

@@ -117,7 +117,7 @@ class WorkflowBackend(LuaBackend):
         kwargs: dict[str, Any] = {"start_to_close_timeout": DEFAULT_ACTIVITY_TIMEOUT,
                                   "retry_policy": DEFAULT_ACTIVITY_RETRY, "task_queue": self.config.task_queue}
         kwargs.update(activity_kwargs(options))
-        entry = self.config.registry.get(entry_id, kinds=("function.lua", "function.py"))
+        entry = self.config.registry.get(entry_id, kinds=self.config.function_kinds)
         try:
             return await workflow.execute_activity(protocol.CALL, args=[entry.id, args, self.context], summary=entry.id,
                                                    **kwargs)
@@ -228,13 +228,13 @@ class WorkflowPort(ProcessPort):
     # -- children -------------------------------------------------------------------------------------------------
     def _child_entry(self, entry_id: str, host: str | None) -> tuple[Entry, str]:
         entry = self.config.registry.get(entry_id)
-        if entry.kind != "workflow.lua":
+        if entry.kind != protocol.WORKFLOW_KIND:
             raise Error(ErrorKind.INVALID, f"a workflow can start workflow.lua entries only; {entry_id} is a "
                                            f"{entry.kind} (send a message to a local process instead)")
         worker_id = protocol.worker_of(entry)
         if host is not None and host != worker_id:
             raise Error(ErrorKind.INVALID, f"entry {entry_id} runs on worker {worker_id}, not on {host}")
-        worker = self.config.registry.get(worker_id, kinds=("temporal.worker",))
+        worker = self.config.registry.get(worker_id, kinds=(protocol.WORKER_KIND,))
         return entry, str(worker.spec["task_queue"])
 
     def _child_kwargs(self, entry: Entry, task_queue: str, options: Mapping[str, Any], name: str | None,
