@@ -329,7 +329,7 @@ if opts.deterministic then
         local a = args[i]
         if conv == "p" and (ADDRESSED[raw_type(a)] or raw_type(a) == "string") then
           local spec = sub(fmt, s, e)
-          if not find(spec, "^%%%-?[1-9]?%d?p$") then return nil, "invalid conversion specification: '" .. spec .. "'" end
+          if not find(spec, "^%%%-*[1-9]?%d?p$") then return nil, "invalid conversion specification: '" .. spec .. "'" end
           if raw_type(a) == "string" then
             return nil, "string.format('%p') of a string shows its address, which is not deterministic in a workflow"
           end
