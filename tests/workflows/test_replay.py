@@ -35,7 +35,7 @@ def recorded(history: str) -> dict:
 
 
 def test_every_golden_history_is_committed() -> None:
-    assert GOLDEN == ["replay_pairs.json", "replay_sources.json", "replay_version.json"]
+    assert GOLDEN == ["replay_pairs.json", "replay_signals_msgpack.json", "replay_sources.json", "replay_version.json"]
 
 
 @pytest.mark.parametrize("history", GOLDEN)

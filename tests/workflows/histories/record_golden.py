@@ -1,16 +1,25 @@
-"""Regenerate the golden histories of this folder: ``python tests/workflows/histories/record_golden.py``.
+"""Record golden histories of this folder: ``python tests/workflows/histories/record_golden.py [NAME...]``.
 
-Starts a dev server, runs each scenario once on ``app.yaml`` and saves its history with
+Starts a dev server, runs each named scenario once on ``app.yaml`` and saves its history as ``NAME.json`` with
 ``pidflow.temporal_host._replay`` (``replay_version.json`` is recorded with the first deploy of that workflow,
 ``replay_version_v1.lua``, so that replaying it with the current code checks that recorded runs keep version 1).
-Commit the JSON files; tests/workflows/test_replay.py replays them in every test run."""
+Commit the JSON files; tests/workflows/test_replay.py replays them in every test run.
+
+Histories recorded by an older pidflow are kept as they are, never re-recorded: that they still replay is what
+they test. ``replay_sources``, ``replay_pairs``, ``replay_version`` and ``replay_signals_msgpack`` were recorded
+before issue 10 (payloads in msgpack, one signal name per kind: ``pidflow.message``, ``pidflow.messages``,
+``pidflow.event``); ``replay_signals`` is the same scenario as ``replay_signals_msgpack`` recorded with JSON
+payloads and signals named by topic. Without names, the script records only the scenarios whose file is missing.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
+import sys
 import tempfile
+import os
 from pathlib import Path
+from typing import Any, Awaitable, Callable
 
 import attrs
 import trio
@@ -36,20 +45,86 @@ def registry(version_source: str) -> entries.Registry:
     return out
 
 
-async def run_scenarios() -> dict[str, str]:
+async def _exit_of(api: Any) -> None:
+    await api.events().receive()
+
+
+async def _ack(api: Any, n: int) -> None:
+    message = await api.inbox().receive()
+    assert (message.topic, message.data) == ("ack", n), message
+
+
+async def replay_sources(api: Any) -> pidflow.Pid:
+    pid = await api.with_message("go", {"n": 1}).spawn_monitored("app:replay_sources", "app:worker")
+    await _exit_of(api)
+    return pid
+
+
+async def replay_pairs(api: Any) -> pidflow.Pid:
+    pid = await api.spawn_monitored("app:replay_pairs", "app:worker")
+    await _exit_of(api)
+    return pid
+
+
+async def replay_version(api: Any) -> pidflow.Pid:
+    pid = await api.spawn_monitored("app:replay_version", "app:worker")
+    await _exit_of(api)
+    return pid
+
+
+async def replay_signals(api: Any) -> pidflow.Pid:
+    """Every signal a node sends a workflow: a message, bursts (batched by the outbox) of one topic and of two, a
+    listened topic carrying values of every wire type, link and unlink, the EXIT of a monitored local process, cancel."""
+
+    async def watched(_input: Any) -> Any:
+        async for message in pidflow.process.inbox():
+            if message.topic == "stop":
+                return {"stopped": True, "bytes": b"\xff\x00"}
+
+    local = await api.spawn(watched)
+    pid = await api.spawn_monitored("app:replay_signals", "app:worker", {"watch": local})
+    await api.link(pid)
+    await api.send(pid, "hello", {"n": 1, "text": "héllo"})
+    await _ack(api, 1)
+    # Each burst: the first message goes out alone, the two queued behind it as one batch (of one topic, then
+    # of two).
+    for i in range(3):
+        api.send_nowait(pid, "tick", i)
+    await _ack(api, 2)
+    for topic, i in (("tock", 0), ("tick", 3), ("tock", 1)):
+        api.send_nowait(pid, topic, i)
+    await _ack(api, 3)
+    await api.send(pid, "order", {
+        "pid": local, "bytes": b"\xff\x00", "float": 1.0, "max": 2**63 - 1, "min": -2**63, "sparse": {1: "a", 5: "b"},
+        "err": pidflow.Error("NOT_FOUND", "no such order", details={"id": 7}), "nested": [1, [2.5, "x"], {"k": "v"}],
+        "dollar": {"$pid": "not a pid"}, "empty": {}, "list": [],
+    })
+    ready = await api.inbox().receive()
+    assert ready.topic == "ready", ready
+    await api.unlink(pid)
+    await api.send(local, "stop")
+    await api.cancel(pid, 60)
+    event = await api.events().receive()
+    assert event.result.error is None, event
+    return pid
+
+
+SCENARIOS: dict[str, Callable[[Any], Awaitable[pidflow.Pid]]] = {
+    "replay_sources": replay_sources,
+    "replay_pairs": replay_pairs,
+    "replay_version": replay_version,
+    "replay_signals_msgpack": replay_signals,
+    "replay_signals": replay_signals,
+}
+
+
+async def run_scenarios(names: list[str]) -> dict[str, str]:
     """Scenario name -> workflow id."""
     ids = {}
     with tempfile.TemporaryDirectory() as state:
         async with pidflow.open_node(registry("replay_version_v1.lua"), state_dir=state) as node:
-            pid = await node.process.with_message("go", {"n": 1}).spawn_monitored("app:replay_sources", "app:worker")
-            await node.process.events().receive()
-            ids["replay_sources"] = pid.id
-            pid = await node.process.spawn_monitored("app:replay_pairs", "app:worker")
-            await node.process.events().receive()
-            ids["replay_pairs"] = pid.id
-            pid = await node.process.spawn_monitored("app:replay_version", "app:worker")
-            await node.process.events().receive()
-            ids["replay_version"] = pid.id
+            for name in names:
+                ids[name] = (await SCENARIOS[name](node.process)).id
     return ids
 
 
@@ -60,16 +135,23 @@ async def save(address: str, ids: dict[str, str]) -> None:
         print("recorded", HERE / f"{name}.json")
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    names = argv or [name for name in SCENARIOS if not (HERE / f"{name}.json").exists()]
+    unknown = sorted(set(names) - set(SCENARIOS))
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    if not names:
+        print("every golden history is recorded; name the ones to record again")
+        return
     server = DevServer()
     server.start()
     try:
         os.environ[ADDRESS_ENV] = server.address
-        ids = trio.run(run_scenarios)
+        ids = trio.run(run_scenarios, names)
         asyncio.run(save(server.address, ids))
     finally:
         server.stop()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
