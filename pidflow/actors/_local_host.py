@@ -115,9 +115,10 @@ class LocalHost(Host):
 
     async def spawn(self, request: SpawnRequest) -> Pid:
         pid = self.spawn_nowait(request)
-        proc = self.lookup(pid)
-        if proc is not None and proc.started is not None:
-            await proc.started.wait()
+        if request.await_start:
+            proc = self.lookup(pid)
+            if proc is not None and proc.started is not None:
+                await proc.started.wait()
         return pid
 
     def _attach(self, proc: Process, request: SpawnRequest) -> None:
