@@ -24,10 +24,11 @@ local P = ...
 local raw_create, raw_resume, raw_yield, raw_status = coroutine.create, coroutine.resume, coroutine.yield, coroutine.status
 local sethook, getinfo, traceback = P.sethook, P.getinfo, P.traceback
 local hookfn, hookcount, TERM = P.hookfn, P.hookcount, P.TERM
-local getmetatable, setmetatable, rawget, rawset, type, error = getmetatable, setmetatable, rawget, rawset, type, error
-local next = P.raw_next
-local math_type, tremove, tinsert, pack, unpack = math.type, table.remove, table.insert, table.pack, table.unpack
-local G, co_lib = _G, coroutine
+local lib = P.lib   -- the raw functions the sandbox took out of the libraries (see _core_guards.lua)
+local getmetatable, setmetatable, rawget, rawset, type, error = getmetatable, lib.setmetatable, rawget, rawset, type, error
+local next, raw_gc = P.raw_next, P.raw_gc
+local math_type, tremove, tinsert, pack, unpack = math.type, lib.remove, lib.insert, table.pack, table.unpack
+local G, co_lib, raw_running = _G, coroutine, coroutine.running
 local PARK = setmetatable({}, {__name = "pidflow.park"})
 local S = {}
 -- the environment of the parts
@@ -39,20 +40,42 @@ local K = {
   xpcall = xpcall, load = P.raw_load, collectgarbage = P.raw_gc, print = P.log,
   getmetatable = getmetatable, setmetatable = setmetatable, rawset = rawset, type = type, select = select,
   error = error, tostring = tostring, ipairs = ipairs, math_type = math_type, remove = tremove, insert = tinsert,
-  concat = table.concat, pack = pack, unpack = unpack,
+  concat = table.concat, pack = pack, unpack = unpack, rawget = rawget, running = raw_running,
+  string = string, math = math, table = table, tonumber = tonumber,
+  -- the raw C functions the guards part wraps (insert, remove and setmetatable are the raw ones above)
+  find = lib.find, match = lib.match, gmatch = lib.gmatch, gsub = lib.gsub, move = lib.move,
+  getinfo = getinfo, traceback = traceback,
 }
 -- the wrapped versions come from the coroutine part (see the end of this file)
-co_lib.create, co_lib.resume, co_lib.wrap, co_lib.close = nil, nil, nil, nil
+co_lib.create, co_lib.resume, co_lib.wrap, co_lib.close, co_lib.running = nil, nil, nil, nil, nil
 pcall, xpcall = nil, nil
+
+-- Memory. Python pushes values into the state outside any protected Lua call (a failing allocation there
+-- aborts the interpreter, or deadlocks it inside a callback), so lupa's limit is the process's max_memory plus
+-- a reserve (_runtime.py), and the reserve is free whenever Lua crosses into Python: Lua code may dip into it
+-- between two crossings, never across one. Python checks what it pushes against max_memory (_values.py).
+-- Past max_memory after a full collection, the process ends (TERM with oom set: "terminated", true).
+local soft_kb, oom = P.soft_kb, false
+local function room(no_raise)   -- over max_memory even after a full collection: TERM, or true with no_raise
+  if raw_gc("count") <= soft_kb then return false end
+  raw_gc("collect")
+  if raw_gc("count") <= soft_kb then return false end
+  oom = true
+  if no_raise then return true end
+  error(TERM, 0)
+end
+K.room = room
 
 -- P.part(name) -> a part's bytecode (Python); P.raw_load_bin(bytecode, name, env) -> its chunk
 local parts, part_code, load_bin = {}, P.part, P.raw_load_bin
 local function need(name)
   if not parts[name] then
+    room()   -- the bytecode is a Python value pushed into the state
     parts[name] = true
     load_bin(part_code(name), name, K)()
   end
 end
+K.need = need
 
 ---------------------------------------------------------------- tasks
 local ready, rhead, rtail = {}, 1, 0
@@ -88,44 +111,47 @@ local timers = {}
 K.timers = timers
 
 ---------------------------------------------------------------- channels (receiving; the rest is the channel part)
--- A channel is {cap=, count=, recvq=, closed=, src=} plus, for a channel made by channel.new, {buf=, head=,
--- sendq=}; a source channel (src = the driver's id of an external source) is receive-only and never buffers.
-local CH = {__name = "channel"}
+-- A channel is a handle (an empty table with the metatable CH: what Lua code holds, rawset on it changes nothing
+-- pidflow reads) and its state in CHS[handle], out of user code's reach: {h=handle, cap=, count=, recvq=,
+-- closed=, src=, make=} plus, for a channel made by channel.new, {buf=, head=, sendq=}; a source channel
+-- (src = the driver's id of an external source) is receive-only and never buffers.
+local CH = {__name = "channel", __metatable = "channel"}
 CH.__index = CH
-S.CHANNEL_MT, K.CH = CH, CH
-setmetatable(CH, {__index = function(_, k) need("channel") return rawget(CH, k) end})
-local src_poll = P.src_poll   -- src_poll(id) -> true, more, value... | false, closed
+local CHS = setmetatable({}, {__mode = "k"})
+K.CH, K.CHS = CH, CHS   -- (CH's own metatable, LAZY_MT at the end, loads the channel part on first use)
+local src_poll = P.src_poll   -- src_poll(id) -> true, more, value... | false, closed | TERM (abort)
 
--- a waiter is {task=, sel=, ch=, value=}; a select shares one `sel` among its waiters
+-- a waiter is {task=, sel=, ch=state, value=}; a select shares one `sel` among its waiters
 local function dequeue(q)
   while #q > 0 do
     local w = tremove(q, 1)
     if not (w.sel and w.sel.done) then return w end
   end
 end
-local function wake_receiver(w, ch, v, ok)
+local function wake_receiver(w, c, v, ok)
   if w.sel then
     K.finish_sel(w)
-    make_ready(w.task, {channel = ch, value = v, ok = ok})
+    make_ready(w.task, {channel = c.h, value = v, ok = ok})
   else
     make_ready(w.task, v, ok)
   end
 end
-local function try_recv(ch)   -- -> got, value, ok
-  local src = ch.src
-  if not src then return K.try_recv_local(ch) end
-  if not ch.closed then
-    if rawget(ch, "dry") then return false end  -- the source said it was empty; source_ready says when not (rawget: a missing key must not load the channel part through CH.__index)
-    local got, more, v, b, c = src_poll(src)
+local function try_recv(c)   -- -> got, value, ok
+  local src = c.src
+  if not src then return K.try_recv_local(c) end
+  if not c.closed then
+    if c.dry then return false end  -- the source said it was empty; source_ready says when not
+    local got, more, v, b, d = src_poll(src)
     if got then
-      if more == false then rawset(ch, "dry", true) end
-      local make = rawget(ch, "make")
-      if make then v = make(v, b, c) end   -- built here: no call back into Lua from inside src_poll
+      if got == TERM then error(TERM, 0) end   -- the driver ends the process (a value over the memory limit)
+      if more == false then c.dry = true end
+      local make = c.make
+      if make then v = make(v, b, d) end   -- built here: no call back into Lua from inside src_poll
       return true, v, true
     end
-    if more then ch.closed = true end
+    if more then c.closed = true end
   end
-  if ch.closed then return true, nil, false end
+  if c.closed then return true, nil, false end
   return false
 end
 K.dequeue, K.wake_receiver, K.try_recv = dequeue, wake_receiver, try_recv
@@ -146,26 +172,30 @@ function S.new_channel(cap, src, make)
     need("channel")
     return K.new_local_channel(cap)
   end
-  return setmetatable({cap = 0, count = 0, recvq = {}, closed = false, src = src, make = make}, CH)
+  local h, c = setmetatable({}, CH), {recvq = {}, src = src, make = make}   -- (no cap, count: never buffers)
+  c.h, CHS[h] = h, c
+  return h
 end
 
 function CH:receive()
-  local got, v, ok = try_recv(self)
+  local c = CHS[self]   -- (nil for a table that is no channel: indexing it fails)
+  local got, v, ok = try_recv(c)
   if got then return v, ok end
-  local q = self.recvq
-  q[#q + 1] = {task = current, ch = self}
+  local q = c.recvq
+  q[#q + 1] = {task = current, ch = c}
   return park()
 end
 
 -- called by the driver when a pump delivered items (or saw the end) of an external source
-function S.source_ready(ch)
-  rawset(ch, "dry", nil)
-  local w = dequeue(ch.recvq)
+function S.source_ready(h)
+  local c = CHS[h]
+  c.dry = nil
+  local w = dequeue(c.recvq)
   while w do
-    local got, v, ok = try_recv(ch)
-    if not got then tinsert(ch.recvq, 1, w) return end
-    wake_receiver(w, ch, v, ok)
-    w = dequeue(ch.recvq)
+    local got, v, ok = try_recv(c)
+    if not got then tinsert(c.recvq, 1, w) return end
+    wake_receiver(w, c, v, ok)
+    w = dequeue(c.recvq)
   end
 end
 
@@ -173,20 +203,19 @@ end
 -- A Python function made for Lua (ModuleContext.function / .blocking) is an id in the driver's table, called
 -- through the process's two dispatchers: one Lua closure per function instead of one wrapped Python callable.
 -- pyblocking (the blocking calls) is the blocking part.
+-- When the driver must end the process from inside pycall (a result over the memory limit), it sets the hook of
+-- the calling coroutine to fire at the next instruction (S.sethook, S.hookfn) and stops there.
 local pycall = P.pycall
-function S.pyfn(fid) return function(...) return pycall(fid, ...) end end
+function S.pyfn(fid)
+  return function(...)
+    if raw_gc("count") > soft_kb then room() end   -- arguments become Python references: reserve free
+    return pycall(fid, ...)
+  end
+end
+S.sethook, S.hookfn, S.setmetatable, S.abort, S.clock = sethook, hookfn, setmetatable, TERM, P.clock
 
 
 ---------------------------------------------------------------- the step
--- where(co): "file.lua:LINE" of the innermost Lua frame of a dead coroutine
-local function where(co)
-  for level = 0, 30 do
-    local info = getinfo(co, level, "Sl")
-    if not info then break end
-    if info.what ~= "C" and info.currentline and info.currentline > 0 then return info.short_src .. ":" .. info.currentline end
-  end
-end
-
 -- main(chunk, ...) -> the main task's function: module[method](input), or method(unpack(input)) for varargs
 function S.main(chunk, method, entry, path, varargs)
   return function(input)
@@ -208,7 +237,8 @@ function S.start(fn, input)
   make_ready(main_task, input)
 end
 
--- step(now) -> "done", value, err | "error", errvalue, where, traceback | "terminated" | "wait", deadline|nil
+-- step(now) -> "done", value, err | "error", errvalue, where, traceback, text | "terminated", oom |
+-- "wait", deadline|nil
 -- step(now, ch...) first hands the channels whose sources got items to their waiting receivers (one call from
 -- Python per wakeup instead of two)
 function S.step(now, ...)
@@ -229,13 +259,18 @@ function S.step(now, ...)
       local ok, r1, r2 = raw_resume(task.co, a, b)
       current = nil
       if not ok then
-        if r1 == TERM then return "terminated" end
-        return "error", r1, where(task.co), traceback(task.co, type(r1) == "string" and r1 or nil)
+        -- what Python reads becomes references (the reserve must be free); the error's answer is made in the
+        -- values part, inside this pre-emptible step (never by Python afterwards: a __tostring is user code)
+        if r1 == TERM or room(true) then return "terminated", oom end
+        return S.failed(task.co, r1)
       end
       if raw_status(task.co) == "dead" then
-        if task == main_task then return "done", r1, r2 end
+        if task == main_task then
+          if room(true) then return "terminated", true end
+          return "done", r1, r2
+        end
       elseif r1 ~= PARK then
-        return "error", "coroutine.yield outside a coroutine: the yielded values have no receiver", where(task.co)
+        return S.failed(task.co, "coroutine.yield outside a coroutine: the yielded values have no receiver", true)
       end
     end
   end
@@ -243,7 +278,6 @@ function S.step(now, ...)
 end
 
 ---------------------------------------------------------------- host helpers, require, lazy globals
-S.tostring = tostring
 -- export(name, part) -> S[name], after loading `part` if given: Python fetches core functions by calling this
 -- (see Runtime.__getattr__)
 function S.export(name, part)
@@ -254,17 +288,7 @@ end
 -- fields of S that a part defines and Lua modules use, loaded on first access (Python names the part of the
 -- fields only it uses when it fetches them: export(name, part))
 local LAZY_FIELDS = {channel = "channel", add_timer = "timers", sleep_until = "timers", make_error = "values",
-                     is_error = "values", is_pid = "values", ARRAY_MT = "values"}
-setmetatable(S, {__index = function(_, k)
-  local part = LAZY_FIELDS[k]
-  if part then need(part) return rawget(S, k) end
-end})
-setmetatable(co_lib, {__index = function(_, k)
-  if k == "create" or k == "resume" or k == "wrap" or k == "close" or k == "spawn" then
-    need("coroutine")
-    return rawget(co_lib, k)
-  end
-end})
+                     is_error = "values", is_pid = "values", ARRAY_MT = "values", failed = "values"}
 
 -- require(name) builds a module once per process through Python (capability-checked there); the always
 -- available modules are also globals, built on first access.
@@ -273,6 +297,7 @@ local function load_module(name, soft)
   local m = loaded[name]
   if m ~= nil then return m end
   local v, err = pyreq(name, soft)
+  if v == TERM then error(TERM, 0) end
   if err ~= nil then error(err, 3) end
   loaded[name] = v
   return v
@@ -281,19 +306,37 @@ require = function(name)
   if type(name) ~= "string" then error("require expects a module name (a string)", 2) end
   return load_module(name, false)
 end
+-- One lazy metatable (a function prototype costs every state ~250 bytes) for every table with members loaded
+-- on first access: S (LAZY_FIELDS), the coroutine library, CH (the channel part), _G (LAZY_GLOBALS, then the
+-- always-available modules), and the string and table libraries (a missing name loads their guarded functions,
+-- _core_guards.lua).
 local LAZY_GLOBALS = {pcall = "coroutine", xpcall = "coroutine", load = "globals", collectgarbage = "globals",
-                      print = "globals"}
-setmetatable(G, {__index = function(_, k)
-  local part = LAZY_GLOBALS[k]
+                      print = "globals", setmetatable = "globals"}
+local LAZY_MT = {__index = function(t, k)
+  local part
+  if t == G then part = LAZY_GLOBALS[k]
+  elseif t == S then part = LAZY_FIELDS[k]
+  elseif t == co_lib then
+    if k == "create" or k == "resume" or k == "wrap" or k == "close" or k == "spawn" or k == "running" then
+      part = "coroutine"
+    end
+  elseif t == CH then part = "channel"
+  else part = "guards" end
   if part then
     need(part)
-    return rawget(G, k)
+    return rawget(t, k)
   end
-  if lazy_globals[k] then
+  if t == G and lazy_globals[k] then
     local v = load_module(k, true)
     rawset(G, k, v)
     return v
   end
-end})
+end}
+setmetatable(G, LAZY_MT)
+setmetatable(S, LAZY_MT)
+setmetatable(co_lib, LAZY_MT)
+setmetatable(CH, LAZY_MT)
+setmetatable(string, LAZY_MT)
+setmetatable(table, LAZY_MT)
 
 return S

@@ -1,13 +1,24 @@
 -- The channel part of the core (see _core.lua): channel.new, send, close, select and the select cases, loaded
 -- into a process's state on first use. The environment is the core's K: internals and captured standard
 -- functions, no user globals.
+-- The methods take a channel handle and work on its state (chan(handle); see the core's channels section).
 local make_ready, park, current, dequeue, wake_receiver, try_recv = make_ready, park, current, dequeue, wake_receiver, try_recv
-local CH, S, tremove = CH, S, remove
+local CH, CHS, S, tremove = CH, CHS, S, remove
+local function chan(h)   -- the state of a channel handle
+  local c = CHS[h]
+  if c == nil then error("expected a channel, got " .. type(h), 3) end
+  return c
+end
+local function new_handle(c)
+  local h = setmetatable({}, CH)
+  c.h, CHS[h] = h, c
+  return h
+end
 
 function new_local_channel(cap)
   if cap == nil then cap = 0 end
   if math_type(cap) ~= "integer" or cap < 0 then error("channel.new expects a size >= 0, got " .. tostring(cap), 3) end
-  return setmetatable({cap = cap, buf = {}, head = 1, count = 0, recvq = {}, sendq = {}, closed = false}, CH)
+  return new_handle({cap = cap, buf = {}, head = 1, count = 0, recvq = {}, sendq = {}, closed = false})
 end
 
 local function unqueue(q, w)
@@ -21,7 +32,7 @@ end
 local function wake_sender(w, ch, ok)
   if w.sel then
     finish_sel(w)
-    make_ready(w.task, {channel = ch, ok = ok, send_closed = not ok or nil})
+    make_ready(w.task, {channel = ch.h, ok = ok, send_closed = not ok or nil})
   else
     make_ready(w.task, ok)
   end
@@ -53,52 +64,64 @@ local function try_send(ch, v)
 end
 
 function CH:send(v)
-  if try_send(self, v) then return true end
-  local q = self.sendq
-  q[#q + 1] = {task = current(), ch = self, value = v, send = true}
+  local c = chan(self)
+  if try_send(c, v) then return true end
+  local q = c.sendq
+  q[#q + 1] = {task = current(), ch = c, value = v, send = true}
   local ok = park()
   if not ok then error("send on closed channel", 2) end
   return true
 end
 function CH:close()
-  if self.closed then error("close of closed channel", 2) end
-  if self.src then error("cannot close a receive-only channel", 2) end
-  self.closed = true
-  local w = dequeue(self.recvq)
-  while w do wake_receiver(w, self, nil, false); w = dequeue(self.recvq) end
-  w = dequeue(self.sendq)
-  while w do wake_sender(w, self, false); w = dequeue(self.sendq) end
+  local c = chan(self)
+  if c.closed then error("close of closed channel", 2) end
+  if c.src then error("cannot close a receive-only channel", 2) end
+  c.closed = true
+  local w = dequeue(c.recvq)
+  while w do wake_receiver(w, c, nil, false); w = dequeue(c.recvq) end
+  w = dequeue(c.sendq)
+  while w do wake_sender(w, c, false); w = dequeue(c.sendq) end
 end
 function CH:case_receive() return {op = "recv", ch = self} end
 function CH:case_send(v) return {op = "send", ch = self, value = v} end
-function CH:len() return self.count end
-function CH:capacity() return self.cap end
+-- queue_lengths(h) -> receivers, senders waiting on a channel (for tests: no select leaves a waiter behind)
+function S.queue_lengths(h) local c = chan(h) return #c.recvq, c.sendq and #c.sendq or 0 end
+function CH:len() return chan(self).count or 0 end
+function CH:capacity() return chan(self).cap or 0 end
 
 local DEFAULT = setmetatable({}, {__name = "default case"})
 local function select_(cases)
   if type(cases) ~= "table" then error("channel.select expects a table of cases", 2) end
   local has_default = cases.default == true
+  -- the cases as {op, state, value}: a case is plain data the user may build, its channel a handle
+  local list, n = {}, 0
   for i = 1, #cases do
-    local c = cases[i]
-    if c == DEFAULT then has_default = true
-    elseif type(c) ~= "table" or getmetatable(c.ch) ~= CH then error("channel.select: case " .. i .. " is not a channel case", 2)
-    elseif c.op == "recv" then
-      local got, v, ok = try_recv(c.ch)
-      if got then return {channel = c.ch, value = v, ok = ok} end
-    elseif try_send(c.ch, c.value) then return {channel = c.ch, ok = true} end
-  end
-  if has_default then return {default = true} end
-  local sel, task = {done = false, waiters = {}}, current()
-  for i = 1, #cases do
-    local c = cases[i]
-    if c ~= DEFAULT then
-      local w = {task = task, sel = sel, ch = c.ch, value = c.value, send = c.op == "send"}
-      sel.waiters[#sel.waiters + 1] = w
-      local q = w.send and c.ch.sendq or c.ch.recvq
-      q[#q + 1] = w
+    local case = cases[i]
+    if case == DEFAULT then has_default = true
+    else
+      local c = type(case) == "table" and CHS[case.ch]
+      if not c or (case.op ~= "recv" and case.op ~= "send") then
+        error("channel.select: case " .. i .. " is not a channel case", 2)
+      end
+      local op, value = case.op, case.value
+      n = n + 1
+      list[n] = {op, c, value}
+      if op == "recv" then
+        local got, v, ok = try_recv(c)
+        if got then return {channel = c.h, value = v, ok = ok} end
+      elseif try_send(c, value) then return {channel = c.h, ok = true} end
     end
   end
-  if #sel.waiters == 0 then error("channel.select with no cases and no default blocks forever", 2) end
+  if has_default then return {default = true} end
+  if n == 0 then error("channel.select with no cases and no default blocks forever", 2) end
+  local sel, task = {done = false, waiters = {}}, current()
+  for i = 1, n do
+    local op, c, value = list[i][1], list[i][2], list[i][3]
+    local w = {task = task, sel = sel, ch = c, value = value, send = op == "send"}
+    sel.waiters[i] = w
+    local q = w.send and c.sendq or c.recvq
+    q[#q + 1] = w
+  end
   local r = park()
   if r.send_closed then error("send on closed channel", 2) end
   return r

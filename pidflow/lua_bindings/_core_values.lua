@@ -1,7 +1,8 @@
 -- The values part of the core (see _core.lua): pid and error values, the array marker of empty Python lists,
 -- and the helpers of the Lua -> Python conversion (classify, flat_map, unpack; see _values.py). Loaded by the
 -- first access to one of these S fields, from Lua or Python.
-local S, next, unpack, type, setmetatable, getmetatable, math_type = S, next, unpack, type, setmetatable, getmetatable, math_type
+local S, next, unpack, type, setmetatable, getmetatable, math_type, rawget = S, next, unpack, type, setmetatable, getmetatable, math_type, rawget
+local getinfo, traceback, tostring, pcall, TERM = getinfo, traceback, tostring, pcall, TERM
 local pid_str = setmetatable({}, {__mode = "k"})
 local err_data = setmetatable({}, {__mode = "k"})
 local PID_MT = {__name = "pid", __metatable = "pid"}
@@ -28,7 +29,14 @@ function S.flat_map(t)
   for k, v in next, t do f[n + 1] = k; f[n + 2] = v; n = n + 2 end
   return f, n
 end
-function S.unpack(t, i, j) return unpack(t, i, j) end
+-- unpack(t, i, j) -> t[i..j], read raw: a table with a metatable is copied with rawget first, so that Python
+-- reading a value never runs an __index (it runs outside the pre-emptible step)
+function S.unpack(t, i, j)
+  if getmetatable(t) == nil then return unpack(t, i, j) end
+  local c, n = {}, 0
+  for k = i, j do n = n + 1; c[n] = rawget(t, k) end
+  return unpack(c, 1, n)
+end
 function S.empty_array() return setmetatable({}, ARRAY_MT) end
 function S.is_error(v) return type(v) == "table" and err_data[v] ~= nil end
 function S.is_pid(v) return type(v) == "table" and pid_str[v] ~= nil end
@@ -53,4 +61,26 @@ function S.classify(t)
   if n == 0 then return getmetatable(t) == ARRAY_MT and "array" or "map", 0 end
   if maxk > 0 and maxk <= 2 * n then return "array", maxk end
   return "map", n
+end
+
+-- where(co): "file.lua:LINE" of the innermost Lua frame of a dead coroutine
+local function where(co)
+  for level = 0, 30 do
+    local info = getinfo(co, level, "Sl")
+    if not info then break end
+    if info.what ~= "C" and info.currentline and info.currentline > 0 then return info.short_src .. ":" .. info.currentline end
+  end
+end
+-- failed(co, err[, plain]) -> the step's answer for a coroutine that died raising err: "error", err, where,
+-- traceback, text, with text = tostring(err) made here, inside the pre-emptible step (a __tostring that loops is
+-- pre-empted like any code); "terminated" if making the text was stopped
+function S.failed(co, err, plain)
+  if plain then return "error", err, where(co) end
+  local text = err
+  if type(err) ~= "string" then
+    local ok, s = pcall(tostring, err)
+    if not ok and s == TERM then return "terminated" end
+    text = ok and type(s) == "string" and s or ("(an error object whose __tostring failed: a " .. type(err) .. ")")
+  end
+  return "error", err, where(co), traceback(co, type(err) == "string" and err or nil), text
 end

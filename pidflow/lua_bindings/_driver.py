@@ -13,12 +13,27 @@ instruction-count hook that calls :meth:`LuaProcess._check` every ``HOOK_COUNT``
 
 Rejected: running Lua in a worker thread (lupa holds the state's lock, a thread cannot be killed, and workflows
 forbid threads); ``lua_sethook`` from C (not reachable through lupa).
+
+The hook counts instructions, not time, and one instruction can be slow (comparing, copying or sorting a value
+of many megabytes). So the hook paces itself: it gets the count that just ran out, and when those instructions
+took longer than ``_PERIOD_SLOW`` it asks Lua to call it after proportionally fewer (down to one); fast periods
+double the count back (see :meth:`LuaProcess._pace`). Slow instructions that allocate (building big strings)
+also run the collector, whose finalizer tick (``_core.lua``) makes the hook come at the next instruction. C
+functions whose single call could run unbounded (backtracking patterns ...) are guarded in Lua
+(``_core_guards.lua``); finalizers never run user code (no ``__gc``).
+
+Isolation at the boundary: every Python function made for Lua returns a value or ``nil, err``, never raises
+into Lua (a Python exception would reach Lua code as a userdata). When one must end the process (a value over
+the memory limit, see ``_values``), it records the error in ``_abort``, stops the process and sets the calling
+coroutine's hook to fire at the next instruction (a poll answers the core's termination token instead): the
+process ends with that error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,11 +42,28 @@ from typing import Any
 import greenlet
 import trio
 
+import logging
+
+import lupa.lua54 as lupa
+
 from ..errors import Error, ErrorKind
 from . import _stdlib  # noqa: F401  (registers the built-in modules)
+from ._admission import MailboxGate
 from ._backend import Budget, LuaBackend
 from ._modules import ALWAYS_AVAILABLE, ModuleContext, module_factory
-from ._runtime import DEFAULT_MAX_MEMORY, Runtime
+from ._runtime import DEFAULT_MAX_MEMORY, HOOK_COUNT, Runtime
+from ._values import OverMemory
+
+_log = logging.getLogger("pidflow.lua")
+# Hook pacing (see the module docstring): a period of instructions slower than _PERIOD_SLOW shrinks the count
+# so that periods take about _PERIOD_TARGET; one faster than a quarter of it grows the count back.
+_PERIOD_SLOW = 0.002
+_PERIOD_TARGET = 0.0005
+# The allocation tick is armed at a process's _TICK_AFTER-th hook call (it computes), or at once when its heap
+# is past _TICK_HEAP (big values: their operations are the slow ones).
+_TICK_AFTER = 4
+_TICK_HEAP = 1 << 20
+_MEMORY_ERRORS = (OverMemory, lupa.LuaMemoryError)
 
 _EMPTY = (trio.WouldBlock, asyncio.QueueEmpty)
 _CLOSED = (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError)
@@ -61,6 +93,14 @@ def _runner_main(job: tuple) -> None:
         job = caller.switch(_DONE)
 
 
+_POSITION = re.compile(r"^[^\s:]+:\d+: ")
+
+
+def _has_position(text: str) -> bool:
+    """Does a Lua error message start with ``file:LINE:``?"""
+    return _POSITION.match(text) is not None
+
+
 def _take_runner() -> greenlet.greenlet:
     idle = _RUNNERS.idle
     while idle:
@@ -76,7 +116,7 @@ class _Source:
     no helper task; any other source gets a pump task that moves its items into ``buffer``."""
 
     __slots__ = ("source", "convert", "buffer", "pumping", "closed", "channel", "observed", "waiting", "owner", "sid",
-                 "parts")
+                 "parts", "gate")
 
     def __init__(self, source: Any, convert: Callable[[Any], Any], channel: Any, observed: bool) -> None:
         self.source = source
@@ -90,6 +130,7 @@ class _Source:
         self.owner: LuaProcess | None = None  # observed only: the process to wake (on_put), and our id there
         self.sid = 0
         self.parts = False  # convert returns the arguments of the channel's Lua `make` (see source_channel)
+        self.gate: MailboxGate | None = None  # the gate the driver put on the mailbox (local processes)
 
     def on_put(self) -> None:
         """The observed source's callback (a bound method: cheaper than a closure per source)."""
@@ -108,8 +149,9 @@ class LuaProcess:
       second value after a non-nil first one is ignored);
     * ``error(...)`` or a failing spawned coroutine -> INTERNAL with ``file.lua:LINE`` (an error object raised
       with ``error(err)`` keeps its kind), traceback in ``details``;
-    * memory above ``max_memory`` -> INTERNAL, not retryable; every coroutine blocked with nothing that could
-      wake one -> INTERNAL "deadlock";
+    * memory above ``max_memory`` (the Lua heap, a value given to Lua that does not fit, or queued messages
+      plus the heap) -> INTERNAL, not retryable, "exceeded its memory limit"; every coroutine blocked with
+      nothing that could wake one -> INTERNAL "deadlock";
     * :meth:`terminate` (or cancelling the task running :meth:`run`) stops even a busy loop -> TERMINATED
       (cancellation propagates as cancellation).
 
@@ -149,6 +191,12 @@ class LuaProcess:
         #: The Python functions made for Lua (ModuleContext.function/.blocking), by id (see ``_register``).
         self._fns: list[Any] = [None]
         self._started = False
+        #: Why the process must end, set by a Python function made for Lua (see the module docstring) or a gate.
+        self._abort: Error | None = None
+        #: The gates on the mailboxes this process reads (local processes; see _admission).
+        self._gates: list[MailboxGate] = []
+        self._last_hook = 0.0  # when the hook last ran (see _pace)
+        self._hooks = 0  # hook calls so far, up to _TICK_AFTER (then the allocation tick is armed)
         #: How the last run ended: "returned" (a value, or ``nil, err``), "raised" (a Lua error), "terminated",
         #: or "budget" (Budget preemption). Hosts use it: in a workflow only "returned" ends the workflow.
         self.ended_by: str | None = None
@@ -171,20 +219,29 @@ class LuaProcess:
 
     async def run(self, input: Any = None) -> Any:
         """Run the process to its end; see the class docstring for results and failures. Runs once."""
-        return await self._run_main(self._rt.lua.table_from({b"n": 1, 1: self._rt.values.to_lua(input)}))
+        return await self._run_main(self._input([input]))
 
     async def run_function(self, args: list[Any]) -> Any:
         """Like :meth:`run` for a ``function.lua`` entry: ``method(...)`` with positional ``args``."""
-        to_lua = self._rt.values.to_lua
-        packed = {i + 1: to_lua(a) for i, a in enumerate(args)}
-        packed[b"n"] = len(args)
-        return await self._run_main(self._rt.lua.table_from(packed))
+        return await self._run_main(self._input(list(args)))
+
+    def _input(self, args: list[Any]) -> Any:
+        """The packed arguments of the main function, as a Lua table ({n = #args, ...})."""
+        values = self._rt.values
+        try:
+            packed = {i + 1: values.to_lua(a, 1) for i, a in enumerate(args)}
+            packed[b"n"] = len(args)
+            values.fit(sum(len(v) + 40 for v in packed.values() if type(v) is bytes) + 96 + 80 * len(packed))
+            return self._rt.lua.table_from(packed)
+        except _MEMORY_ERRORS:
+            raise self._memory_error("its input does not fit") from None
 
     async def _run_main(self, packed_args: Any) -> Any:
         if self._started:
             raise RuntimeError("a LuaProcess runs only once")
         self._started = True
         self._rt.start(self._main, packed_args)
+        self._install_gates()
         outcome: list[Any] = []
         try:
             async with self.backend.open_task_group() as tg:
@@ -200,6 +257,8 @@ class LuaProcess:
             for s in self._sources.values():
                 if s.observed:
                     s.source.observe(None)
+            for gate in self._gates:
+                gate.mailbox.gate(None)
         if not outcome[0]:
             raise outcome[1]
         return outcome[1]
@@ -208,8 +267,9 @@ class LuaProcess:
         first = True
         while True:
             if self._stopping:
-                self.ended_by = "terminated"
-                raise Error(ErrorKind.TERMINATED, f"process of {self.entry_id} was terminated", retryable=False)
+                self.ended_by = "terminated" if self._abort is None else "raised"
+                raise self._abort or Error(ErrorKind.TERMINATED, f"process of {self.entry_id} was terminated",
+                                           retryable=False)
             status = await self._step()
             if status[0] != b"wait":
                 return self._result(status)
@@ -250,9 +310,15 @@ class LuaProcess:
             self._completions = []
         for op_id, value, err in completions:
             try:
-                core.complete(op_id, values.to_lua(value), None if err is None else values.to_lua(err))
-            except Error as exc:
-                core.complete(op_id, None, values.to_lua(exc))
+                try:
+                    core.complete(op_id, values.to_lua(value), None if err is None else values.to_lua(err))
+                except _MEMORY_ERRORS:
+                    raise
+                except Error as exc:
+                    core.complete(op_id, None, values.to_lua(exc))
+            except _MEMORY_ERRORS:
+                self.ended_by = "raised"
+                raise self._memory_error("a result given to it does not fit") from None
         ready = self._ready_sources
         channels: tuple[Any, ...] = ()
         if ready:
@@ -298,19 +364,54 @@ class LuaProcess:
             return
         self._step_out = out if isinstance(out, tuple) else (out,)
 
-    def _check(self) -> bool:
-        """The instruction hook: True stops the running Lua code (uncatchably)."""
+    def _check(self, n: int = HOOK_COUNT) -> bool | int:
+        """The instruction hook, called when the running coroutine's count ``n`` of instructions ran out: True
+        stops the running Lua code (uncatchably); a number asks for the next call after that many instructions
+        (see :meth:`_pace`)."""
         if self._stopping:
             return True
-        if time.perf_counter() - self._slice_start < self._slice:
+        if not self._started:   # pidflow's own code, while the state is made
             return False
+        now = time.perf_counter()
+        if self._hooks < _TICK_AFTER:
+            self._hooks += 1
+            if self._hooks == _TICK_AFTER or self._rt.memory_used() > _TICK_HEAP:
+                self._arm_tick()
+        count = self._pace(now, n)
+        if now - self._slice_start < self._slice:
+            return count
         if self._budget:
             self._over_budget = self._stopping = True
             return True
         if self._greenlet is None or greenlet.getcurrent() is not self._greenlet:
-            return False
+            return count
         self._parent.switch(_PREEMPTED)
-        return self._stopping
+        return self._stopping or count
+
+    def _arm_tick(self) -> None:
+        """Arm the allocation tick (``_core_tick.lua``): for a process that computes, not one that idles."""
+        self._hooks = _TICK_AFTER
+        try:
+            self._rt.clock  # noqa: B018 - fetching it loads the tick part, which arms itself
+        except Exception:  # noqa: BLE001 - no memory left to load it: the count alone paces the hook
+            pass
+
+    def _pace(self, now: float, n: int) -> int | bool:
+        """A new count for the running coroutine's hook, or False to keep ``n``: proportionally fewer instructions
+        when the last ``n`` took longer than ``_PERIOD_SLOW`` (shrink at once), twice as many when they took less
+        than half of ``_PERIOD_TARGET`` (grow slowly, so that slow instructions mixed with fast ones keep it low)."""
+        last = self._last_hook
+        self._last_hook = now
+        if last < self._slice_start:
+            last = self._slice_start
+        period = now - last
+        if not isinstance(n, int) or n < 1:
+            n = 1
+        if period > _PERIOD_SLOW and n > 1:
+            return max(1, int(n * _PERIOD_TARGET / period))
+        if period < _PERIOD_TARGET / 2 and n < HOOK_COUNT:
+            return min(HOOK_COUNT, n * 2)
+        return False
 
     def _result(self, status: tuple) -> Any:
         values = self._rt.values
@@ -323,6 +424,9 @@ class LuaProcess:
             self.ended_by = "returned"
             return values.from_lua(value)
         if tag == b"terminated":
+            if self._abort is not None or (len(status) > 1 and status[1]):
+                self.ended_by = "raised"
+                raise self._abort or self._memory_error()
             self.ended_by = "budget" if self._over_budget else "terminated"
             if self._over_budget:
                 raise Error(ErrorKind.INTERNAL, f"{self.entry_id} ran Lua for more than {self._slice:g} s without "
@@ -331,22 +435,30 @@ class LuaProcess:
         self.ended_by = "raised"
         if tag == b"python":
             exc = status[1]
-            if type(exc).__name__ == "LuaMemoryError":
+            if isinstance(exc, lupa.LuaMemoryError):
                 raise self._memory_error()
             raise Error.wrap(exc)
-        err, where, tb = (tuple(status[1:]) + (None, None, None))[:3]
-        raise self._as_error(err, where, tb)
+        err, where, tb, text = (tuple(status[1:]) + (None, None, None, None))[:4]
+        raise self._as_error(err, where, tb, text)
 
-    def _memory_error(self) -> Error:
-        return Error(ErrorKind.INTERNAL, f"{self.entry_id} exceeded its Lua memory limit of {self._rt.max_memory} bytes",
-                     retryable=False)
+    def _memory_error(self, why: str | None = None) -> Error:
+        """The error a process ends with when it goes over ``max_memory``."""
+        text = f"{self.entry_id} exceeded its Lua memory limit of {self._rt.max_memory} bytes"
+        return Error(ErrorKind.INTERNAL, f"{text}: {why}" if why else text, retryable=False,
+                     details={"limit": "max_memory", "max_memory": self._rt.max_memory})
 
-    def _as_error(self, err: Any, where: Any, tb: Any) -> Error:
+    def _as_error(self, err: Any, where: Any, tb: Any, text: Any = None) -> Error:
+        """The Error of a Lua error value. ``text`` is ``tostring(err)`` as the step made it (never computed here:
+        a __tostring is user code, and only the step pre-empts it); a message without a position (``stack
+        overflow``, ``error(msg, 0)``) gets the file:line where the coroutine died."""
         details = {"traceback": tb.decode("utf-8", "replace")} if isinstance(tb, bytes) else None
+        loc = where.decode("utf-8", "replace") if isinstance(where, bytes) else None
         if isinstance(err, bytes):
             text = err.decode("utf-8", "replace")
-            if text == "not enough memory":
+            if text == "not enough memory" or text.endswith(": not enough memory"):
                 return self._memory_error()
+            if loc and not _has_position(text):
+                text = f"{loc}: {text}"
             return Error(ErrorKind.INTERNAL, text, details=details)
         try:
             value = self._rt.values.from_lua(err)
@@ -354,14 +466,25 @@ class LuaProcess:
             value = None
         if isinstance(value, Error):
             return value
-        text = self._rt.tostring(err)
         text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-        loc = where.decode() + ": " if isinstance(where, bytes) else ""
-        return Error(ErrorKind.INTERNAL, loc + text, details=details)
+        return Error(ErrorKind.INTERNAL, (f"{loc}: " if loc else "") + text, details=details)
+
+    def _mailbox_overflow(self, queued: int) -> None:
+        """A gate found queued messages plus the Lua heap over ``max_memory``: end the process."""
+        if self._abort is None:
+            self._abort = self._memory_error(f"{queued} bytes of queued messages and {self._rt.memory_used()} bytes "
+                                             "of Lua heap (a process that does not keep up with its inbox)")
+        self.terminate()
 
     # ------------------------------------------------------------ modules, blocking calls, sources
 
     def _require(self, name: Any, soft: bool) -> Any:
+        try:
+            return self._require_module(name, soft)
+        except Exception as exc:  # noqa: BLE001 - never raise into Lua
+            return self._fail(exc)
+
+    def _require_module(self, name: Any, soft: bool) -> Any:
         values = self._rt.values
         name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
         if name not in ALWAYS_AVAILABLE and name not in self._modules:
@@ -379,6 +502,8 @@ class LuaProcess:
             from lupa.lua54 import lua_type
 
             return module if lua_type(module) is not None else values.to_lua(module)
+        except _MEMORY_ERRORS:
+            raise
         except Exception as exc:  # noqa: BLE001
             return None, values.to_lua(Error.wrap(exc))
 
@@ -398,11 +523,34 @@ class LuaProcess:
     def _pycall(self, fid: int, *args: Any) -> Any:
         values = self._rt.values
         try:
-            if fid < 0:
-                return values.to_lua(self._fns[-fid](*args))
-            return values.to_lua(self._fns[fid](*[values.from_lua(a) for a in args]))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a Lua error value
-            return None, values.to_lua(Error.wrap(exc))
+            try:
+                if fid < 0:
+                    return values.to_lua(self._fns[-fid](*args))
+                return values.to_lua(self._fns[fid](*[values.from_lua(a) for a in args]))
+            except _MEMORY_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a Lua error value
+                return None, values.to_lua(Error.wrap(exc))
+        except Exception as exc:  # noqa: BLE001 - over the memory limit, or the error itself did not cross
+            return self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> Any:
+        """End the process from a Python function made for Lua: it stops at the calling coroutine's next
+        instruction (its hook is set to fire there). Returns the core's termination token (a poll raises it)."""
+        if self._abort is None:
+            if isinstance(exc, _MEMORY_ERRORS):
+                self._abort = self._memory_error("a value given to it does not fit")
+            else:
+                _log.error("lua process %s: internal error in a call from Lua", self.entry_id, exc_info=exc)
+                self._abort = Error.wrap(exc)
+        self._stopping = True
+        rt = self._rt
+        if rt.hookfn is not None:
+            try:
+                rt.sethook(rt.hookfn, b"", 1)   # runs on the calling coroutine (lupa calls from a callback do)
+            except Exception:  # noqa: BLE001 - the hook still fires at its count
+                pass
+        return rt.abort
 
     def _blocking(self, async_fn: Callable[..., Awaitable[Any]]) -> Any:
         """A Lua function running ``async_fn`` on the backend (see :meth:`ModuleContext.blocking`)."""
@@ -411,11 +559,14 @@ class LuaProcess:
     def _pysubmit(self, fid: int, *args: Any) -> Any:
         values = self._rt.values
         try:
-            py = [values.from_lua(a) for a in args]
-        except Error as exc:
-            return None, values.to_lua(exc)
-        if self._tg is None:
-            return None, values.to_lua(Error(ErrorKind.UNAVAILABLE, "the process is not running"))
+            try:
+                py = [values.from_lua(a) for a in args]
+            except Error as exc:
+                return None, values.to_lua(exc)
+            if self._tg is None:
+                return None, values.to_lua(Error(ErrorKind.UNAVAILABLE, "the process is not running"))
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc)
         async_fn = self._fns[fid]
         self._op_seq += 1
         op_id = self._op_seq
@@ -444,8 +595,30 @@ class LuaProcess:
         s.parts = make is not None
         if observed:
             s.owner, s.sid = self, sid
+            s.gate = self._gate(source)
             source.observe(s.on_put)
         return channel
+
+    # Gates (see _admission): on the inbox from the start, and on every other mailbox when Lua first reads it.
+    # Only local processes: a workflow's messages come from signals, already plain data, and what is in the
+    # workflow's memory must not depend on timing.
+
+    def _install_gates(self) -> None:
+        port = self.backend.process_api
+        if port is None or self.backend.deterministic or not hasattr(port, "inbox"):
+            return
+        self._gate(port.inbox())
+
+    def _gate(self, mailbox: Any) -> MailboxGate | None:
+        if self.backend.deterministic or not callable(getattr(mailbox, "gate", None)):
+            return None
+        for gate in self._gates:
+            if gate.mailbox is mailbox:
+                return gate
+        gate = MailboxGate(self, mailbox)
+        self._gates.append(gate)
+        mailbox.gate(gate)
+        return gate
 
     def _find_source(self, source: Any) -> _Source | None:
         for s in self._sources.values():  # a process has a handful of sources at most
@@ -458,8 +631,23 @@ class LuaProcess:
             self._ready_sources.append(sid)
         self._wakeup.set()
 
-    def _src_poll(self, sid: int) -> tuple[bool, Any]:
-        s = self._sources[sid]
+    def _src_poll(self, sid: int) -> Any:
+        """``true, more, value...`` (the next item), ``false, closed``, or the abort token; never raises. An item
+        that cannot cross into Lua (one queued before the gate was there) is logged and skipped."""
+        s = self._sources.get(sid)
+        if s is None:
+            return False, True
+        try:
+            return self._poll(s, sid)
+        except _MEMORY_ERRORS as exc:
+            return self._fail(exc)
+        except Error as exc:
+            _log.error("lua process %s: dropped an item it cannot receive: %s", self.entry_id, exc)
+            return self._src_poll(sid)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc)
+
+    def _poll(self, s: _Source, sid: int) -> tuple[Any, ...]:
         if s.observed:
             try:
                 item = s.source.receive_nowait()
@@ -475,6 +663,8 @@ class LuaProcess:
             more = bool(s.source)
             if not more:
                 s.waiting = not s.closed
+            if s.gate is not None:
+                s.gate.taken(item, more)
             return (True, more, *s.convert(item)) if s.parts else (True, more, s.convert(item))
         if s.buffer:
             item = s.buffer.popleft()

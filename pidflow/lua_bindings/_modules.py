@@ -99,6 +99,12 @@ class ModuleContext:
         inside the poll (the per-message hot path of ``process.inbox()``)."""
         return self._process._source_channel(source, convert, make)
 
+    @property
+    def core_setmetatable(self) -> Any:
+        """Lua's own ``setmetatable``, for pidflow's module chunks (the global one refuses ``__gc`` and is loaded on
+        first use): never hand it to user code."""
+        return self._process._rt.setmetatable
+
     def core_lazy(self, loader: Any) -> Any:
         """A Lua function that gets its implementation from the Lua function ``loader`` on its first call."""
         return self._process._rt.lazy(loader)

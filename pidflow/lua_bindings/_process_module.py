@@ -87,8 +87,9 @@ return function(pid, topic, data)
 end
 """
 
+# (these chunks get the raw setmetatable: the global one checks for __gc, and loading it costs every process)
 _PROCESS_LUA = r"""
-local get = ...
+local get, setmetatable = ...
 local rawget, rawset = rawget, rawset
 -- members are made on first access: get(name) returns the member, true when it installed members itself (the
 -- spawner builder), or nil
@@ -102,7 +103,8 @@ end})
 
 # Message and payload values, loaded into a process when it first receives a message.
 _MESSAGE_LUA = r"""
-local setmetatable, tostring = setmetatable, tostring
+local setmetatable = ...
+local tostring = tostring
 
 local Payload = {__name = "payload"}
 Payload.__index = Payload
@@ -230,7 +232,7 @@ class _ProcessModule:
         self.ctx = ctx
         self.spawner_loaded = False
         self.new_message: Any = None
-        self.module = ctx.load_lua(_PROCESS_LUA, "process", ctx.function(self.get))
+        self.module = ctx.load_lua(_PROCESS_LUA, "process", ctx.function(self.get), ctx.core_setmetatable)
 
     def get(self, name: Any) -> Any:
         ctx, port = self.ctx, self.port
@@ -269,7 +271,7 @@ class _ProcessModule:
         return self.new_message
 
     def _load_message_lua(self) -> Any:
-        return self.ctx.load_lua(_MESSAGE_LUA, "process.message")
+        return self.ctx.load_lua(_MESSAGE_LUA, "process.message", self.ctx.core_setmetatable)
 
     def event_to_lua(self, event: Event) -> Any:
         """The wire form is the Lua form (kind, from, result{value, error}, reason), but for the deadline:

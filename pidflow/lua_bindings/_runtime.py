@@ -26,8 +26,17 @@ from ._values import Values
 
 #: Default per-process Lua memory limit (bytes); ``LuaProcess(max_memory=...)`` overrides it.
 DEFAULT_MAX_MEMORY = 32 * 1024 * 1024
-#: Lua instructions between two calls of the preemption hook (one Python call per ~20-50 us of Lua).
+#: Bytes above ``max_memory`` that lupa's allocator still grants. Python pushes values into a state outside any
+#: protected Lua call, where a failing allocation aborts the interpreter (or deadlocks it, inside a callback): so
+#: Lua code must leave this reserve free whenever it crosses into Python (the core checks), and Python checks
+#: what it pushes against ``max_memory`` (``Values``); the small pushes nobody checks (topics, PIDs, error
+#: objects, lupa's references) come out of the reserve.
+MEMORY_RESERVE = 64 * 1024
+#: Lua instructions between two calls of the preemption hook, at most (one Python call per ~20-50 us of Lua).
 HOOK_COUNT = 10_000
+#: The count a coroutine starts with; the driver grows it (doubling) while instructions are fast, so that a
+#: coroutine whose first instructions are slow ones is pre-empted early (see ``LuaProcess._pace``).
+INITIAL_HOOK_COUNT = 256
 
 _log = logging.getLogger("pidflow.lua")
 
@@ -38,7 +47,8 @@ def _read(name: str) -> str:
 
 _CORE_LUA = _read("_core.lua")
 #: The core's parts, loaded into a state on first use (see ``_core.lua``).
-_CORE_PARTS = {name: _read(f"_core_{name}.lua") for name in ("channel", "timers", "coroutine", "values", "blocking")}
+_CORE_PARTS = {name: _read(f"_core_{name}.lua")
+               for name in ("channel", "timers", "coroutine", "values", "blocking", "guards", "match", "tick")}
 _CORE_PARTS["globals"] = SANDBOX_GLOBALS_LUA
 
 # binary loading of our own chunks, captured before the sandbox removes it: raw_load(bytecode, name[, env])
@@ -73,7 +83,7 @@ def _part_bytecode(name: bytes) -> bytes:
 #: the core itself).
 _EXPORTS: dict[str, bytes | None] = {
     "start": None, "step": None, "source_ready": None, "new_channel": None, "pyfn": None, "main": None,
-    "tostring": None, "lazy": None, "complete": b"blocking", "pyblocking": b"blocking", "make_error": b"values",
+    "lazy": None, "sethook": None, "hookfn": None, "setmetatable": None, "abort": None, "clock": b"tick", "complete": b"blocking", "pyblocking": b"blocking", "make_error": b"values",
     "make_pid": b"values", "empty_array": b"values", "classify": b"values", "flat_map": b"values",
     "unpack": b"values",
 }
@@ -100,8 +110,13 @@ class Runtime:
 
     The core's functions (``_EXPORTS``: ``step``, ``new_channel``, ``classify`` ...) are attributes fetched on
     first use. lupa 2.8 returns (thread, value) for table indexing done from Python while Lua runs inside a
-    coroutine (calls are fine), so they are fetched by calling the core's ``export``, never by indexing.
+    coroutine (calls are fine), so they are fetched by calling the core's ``export``, never by indexing. (Slots:
+    attributes set lazily would give every process its own attribute dict.) ``abort`` is the core's termination
+    token: a poll returns it to end the process at once (the Lua side raises it; no pcall catches it).
     """
+
+    __slots__ = ("lua", "max_memory", "_load", "_gc", "_raw_load", "env", "core", "_export", "values",
+                 *_EXPORTS)
 
     def __init__(
         self,
@@ -124,11 +139,11 @@ class Runtime:
             register_builtins=False,
             unpack_returned_tuples=True,
             attribute_filter=_deny_attributes,
-            max_memory=max_memory,
+            max_memory=max_memory + MEMORY_RESERVE,
         )
         self.max_memory = max_memory
         opts = lua.table_from({
-            b"check": check, b"hookcount": HOOK_COUNT, b"deterministic": deterministic,
+            b"check": check, b"hookcount": INITIAL_HOOK_COUNT, b"deterministic": deterministic,
             b"print": _print, b"now_s": now_s, b"rand53": rand53,
         })
         raw_load = lua.execute(_RAW_LOAD_LUA)
@@ -139,6 +154,10 @@ class Runtime:
         priv = raw_load(_bytecode("sandbox", SANDBOX_LUA), b"=sandbox")(opts)
         # kept on the Python side only (sandboxed code has no way to reach it): loads our own precompiled chunks
         self._raw_load = raw_load
+        # the table Lua code knows as _G (the registry's global table is an empty one, see SANDBOX_LUA): the
+        # environment of user chunks and of pidflow's module chunks
+        self.env = priv.G
+        priv.soft_kb = (lua.get_max_memory(True) - MEMORY_RESERVE) / 1024
         priv.src_poll = src_poll
         priv.require = require
         priv.pycall = pycall
@@ -161,8 +180,12 @@ class Runtime:
         return value
 
     def collect(self) -> None:
-        """A full garbage collection of the state."""
+        """A full garbage collection of the state (no user code runs: the sandbox allows no ``__gc``)."""
         self._gc(b"collect")
+
+    def memory_used(self) -> int:
+        """Bytes the state uses above its empty size: what ``max_memory`` limits (no Lua code runs)."""
+        return self.lua.get_memory_used()
 
     @property
     def channel_module(self) -> Any:
@@ -172,12 +195,12 @@ class Runtime:
     def load_builtin(self, source: str, name: str) -> Any:
         """Load one of pidflow's own Lua chunks (module code), compiled once per Python process and stripped of
         debug info: smaller per state, and faster than compiling text. Not for user code (no line numbers)."""
-        return self._raw_load(_bytecode(name, source), ("=" + name).encode())
+        return self._raw_load(_bytecode(name, source), ("=" + name).encode(), self.env)
 
     def compile(self, source: str | bytes, chunkname: str) -> Any:
         """Compile text; a syntax error raises INVALID whose message is ``file:LINE: reason``."""
         src = source.encode("utf-8") if isinstance(source, str) else source
-        result = self._load(src, chunkname.encode("utf-8"), b"t")
+        result = self._load(src, chunkname.encode("utf-8"), b"t", self.env)
         if isinstance(result, tuple):
             fn, msg = result[0], result[1]
         else:

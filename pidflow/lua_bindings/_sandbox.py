@@ -27,9 +27,20 @@ local P = {sethook = debug.sethook, getinfo = debug.getinfo, traceback = debug.t
            getmetatable = debug.getmetatable, hookcount = opts.hookcount}
 P.TERM = setmetatable({}, {__name = "pidflow.terminated", __tostring = function() return "process terminated" end})
 if opts.check then
-  local check, TERM = opts.check, P.TERM
-  P.hookfn = function() if check() then error(TERM, 0) end end
-  debug.sethook(P.hookfn, "", opts.hookcount)
+  -- check(n) (n: the count that just ran out) -> true: stop (TERM, which no pcall catches); a number: call the
+  -- hook after that many instructions in this coroutine from now on (the driver paces the hook to the time
+  -- instructions take, see LuaProcess._check)
+  local check, TERM, sethook, gethook = opts.check, P.TERM, debug.sethook, debug.gethook
+  local function hookfn()
+    local _, _, n = gethook()
+    local r = check(n)
+    if r then
+      if r == true then error(TERM, 0) end
+      sethook(hookfn, "", r)
+    end
+  end
+  P.hookfn, P.clock = hookfn, os.clock
+  debug.sethook(hookfn, "", opts.hookcount)
 end
 local REGISTRY = debug.getregistry()
 local LOADED = REGISTRY._LOADED
@@ -380,6 +391,20 @@ if opts.deterministic then
     return formatted(pcall(raw_format, fmt, ...))
   end
 end
+-- Isolation (see _core_guards.lua): the C functions whose running time user input can make unbounded where the
+-- instruction hook never runs (pattern matching, plain find, table.move, table.insert/remove over a lying
+-- __len), and setmetatable (a __gc finalizer runs with hooks off), leave the libraries here; the core installs
+-- guarded versions on first access.
+P.lib = {find = string.find, match = string.match, gmatch = string.gmatch, gsub = string.gsub,
+         move = table.move, insert = table.insert, remove = table.remove, setmetatable = setmetatable}
+string.find, string.match, string.gmatch, string.gsub = nil, nil, nil, nil
+table.move, table.insert, table.remove, setmetatable = nil, nil, nil, nil
+-- lupa reads the global `debug` (and indexes it) on every call from Python, outside any protected call: user
+-- code must not be able to define it. The table user code knows as _G stays the environment of every chunk
+-- pidflow loads (P.G); the registry's global table, which lupa and an env-less load() see, becomes an empty
+-- one that no Lua code can reach.
+P.G = _G
+REGISTRY[2] = {}
 return P
 """
 
@@ -390,8 +415,17 @@ SANDBOX_GLOBALS_LUA = r"""
 local raw_load, raw_gc, log, error, tostring, select, concat = load, collectgarbage, print, error, tostring, select, concat
 rawset(G, "load", function(chunk, name, mode, env)
   if mode ~= nil and mode ~= "t" then error("load: only text chunks are allowed (mode 't')", 2) end
-  if env == nil then return raw_load(chunk, name, "t") end
+  if env == nil then return raw_load(chunk, name, "t", G) end   -- G: the registry's global table is not _G
   return raw_load(chunk, name, "t", env)
+end)
+-- no __gc: finalizers run with hooks off (a looping one could never be pre-empted), and Lua only registers an
+-- object for finalization if its metatable has __gc when setmetatable is called
+local raw_setmetatable, rawget, type = setmetatable, rawget, type
+rawset(G, "setmetatable", function(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("setmetatable: __gc metamethods are not available in pidflow's sandbox (a finalizer cannot be pre-empted)", 2)
+  end
+  return raw_setmetatable(t, mt)
 end)
 local gc_ok = {collect = true, count = true, step = true, isrunning = true}
 rawset(G, "collectgarbage", function(opt, ...)

@@ -17,8 +17,15 @@ Rules (both directions, applied recursively; the same in local processes and wor
 * :class:`~pidflow.Error` <-> an error object with ``err:kind()``, ``err:message()``, ``err:retryable()``,
   ``err:details()`` and ``tostring(err) == "KIND: message"``.
 * Functions, coroutines and userdata do not convert (INVALID), nor do values nested deeper than 100 levels.
+* Dict keys must be strings, numbers (not NaN), booleans or PIDs (INVALID otherwise: Lua has no None key, and a
+  NaN key would raise inside Lua where nothing protects the push); a ``str`` with lone surrogates is INVALID.
 * With ``deterministic=True`` dict keys are ordered canonically (numbers, then strings), so converted values do
   not depend on Lua's per-process string hash seed.
+
+Memory. Python builds Lua values outside any protected Lua call, where a failing allocation aborts the
+interpreter. So before a table or a large string goes into the state, its size is checked against what the
+state's ``max_memory`` leaves (after a full collection if needed): a value that does not fit raises
+:class:`OverMemory` and nothing is pushed; the driver ends the process with a memory error.
 """
 
 from __future__ import annotations
@@ -32,6 +39,20 @@ from ..errors import Error, ErrorKind
 
 _MAX_DEPTH = 100
 _lua_type = lupa.lua_type
+# Bytes a Lua state spends, beyond their contents, on a string, a table and a table slot (generous: a table
+# built by rawsets is rehashed as it grows, old and new parts side by side). Strings up to _SMALL bytes are not
+# checked one by one at the top level: the state's reserve covers them (see _runtime.MEMORY_RESERVE).
+_STRING, _TABLE, _SLOT, _SMALL = 40, 96, 80, 256
+
+
+class OverMemory(Error):
+    """A value that does not fit in what the Lua state's ``max_memory`` leaves (internal: the driver ends the
+    process with its memory error; nothing was pushed)."""
+
+    def __init__(self, need: int) -> None:
+        super().__init__(ErrorKind.INTERNAL, f"a value of about {need} bytes does not fit in the Lua memory limit",
+                         retryable=False)
+        self.need = need
 
 
 def as_pid(value: Any) -> Pid:
@@ -54,7 +75,7 @@ class Values:
     """Converter bound to one Lua state: ``core`` is its :class:`~._runtime.Runtime` (the core's functions,
     fetched on first use, and ``lua``)."""
 
-    __slots__ = ("_core", "_table_from", "_deterministic", "_pids")
+    __slots__ = ("_core", "_table_from", "_deterministic", "_pids", "_limit")
 
     def __init__(self, core: Any, *, deterministic: bool = False) -> None:
         # Tables are read only through Lua calls (classify, flat_map, unpack): indexing a Lua table from Python
@@ -62,6 +83,7 @@ class Values:
         self._core = core
         self._table_from = core.lua.table_from
         self._deterministic = deterministic
+        self._limit = core.max_memory
         # Lua pid objects of the PIDs this process saw last (senders it replies to): made once, not per message.
         self._pids: dict[Pid, Any] | None = None
 
@@ -76,8 +98,19 @@ class Values:
                 out.extend(r)
         return out
 
+    def fit(self, need: int) -> None:
+        """Raise :class:`OverMemory` unless ``need`` more bytes fit under ``max_memory`` (collecting garbage first
+        if that makes the difference)."""
+        lua = self._core.lua
+        if lua.get_memory_used() + need > self._limit:
+            self._core.collect()
+            if lua.get_memory_used() + need > self._limit:
+                raise OverMemory(need)
+
     # -- Python -> Lua
     def to_lua(self, value: Any, _depth: int = 0) -> Any:
+        """The Lua value of ``value`` (rules above); INVALID if it cannot cross, :class:`OverMemory` if it does not
+        fit. A top-level ``bytes`` result is checked but pushed by the caller (as an argument or a result)."""
         if value is None or value is True or value is False or type(value) is float:
             return value
         if type(value) is int:
@@ -85,19 +118,48 @@ class Values:
                 raise Error(ErrorKind.INVALID, f"integer {value} does not fit in a Lua integer (64-bit)")
             return value
         if isinstance(value, str):
-            return value.encode("utf-8")
+            try:
+                b = value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Error(ErrorKind.INVALID, "a string with lone surrogates (not valid Unicode) cannot be passed "
+                            "to Lua") from None
+            if _depth == 0 and len(b) > _SMALL:
+                self.fit(len(b) + _STRING)
+            return b
         if isinstance(value, (bytes, bytearray, memoryview)):
-            return bytes(value)
+            b = bytes(value)
+            if _depth == 0 and len(b) > _SMALL:
+                self.fit(len(b) + _STRING)
+            return b
         if _depth > _MAX_DEPTH:
             raise Error(ErrorKind.INVALID, f"value nested deeper than {_MAX_DEPTH} levels (a cycle?)")
         if isinstance(value, dict):
             d = _depth + 1
-            return self._table_from({self.to_lua(k, d): self.to_lua(v, d) for k, v in value.items() if v is not None})
+            items = {}
+            size = _TABLE
+            for k, v in value.items():
+                if v is None:
+                    continue
+                lk, lv = self._key(k, d), self.to_lua(v, d)
+                items[lk] = lv
+                size += _SLOT
+                if type(lk) is bytes:
+                    size += len(lk) + _STRING
+                if type(lv) is bytes:
+                    size += len(lv) + _STRING
+            self.fit(size)
+            return self._table_from(items)
         if isinstance(value, (list, tuple)):
             if not value:
-                return self._core.empty_array()
+                return self._lua_call(self._core.empty_array)
             d = _depth + 1
-            return self._table_from([self.to_lua(v, d) for v in value])
+            items = [self.to_lua(v, d) for v in value]
+            size = _TABLE + _SLOT * len(items)
+            for v in items:
+                if type(v) is bytes:
+                    size += len(v) + _STRING
+            self.fit(size)
+            return self._table_from(items)
         if isinstance(value, Pid):
             pids = self._pids
             if pids is None:
@@ -106,16 +168,36 @@ class Values:
             if lua_pid is None:
                 if len(pids) >= 64:
                     pids.clear()
-                lua_pid = pids[value] = self._core.make_pid(str(value).encode())
+                lua_pid = pids[value] = self._lua_call(self._core.make_pid, str(value).encode())
             return lua_pid
         if isinstance(value, Error):
             details = None if value.details is None else self.to_lua(value.details, _depth + 1)
-            return self._core.make_error(value.kind.value.encode(), value.message.encode(), value.retryable, details)
+            message = value.message.encode("utf-8", "replace")
+            size = len(message) + (len(details) if type(details) is bytes else 0)
+            if size > _SMALL:
+                self.fit(size + _TABLE + 2 * _STRING)
+            return self._lua_call(self._core.make_error, value.kind.value.encode(), message, value.retryable, details)
         if isinstance(value, (bool, int, float)):  # subclasses (IntEnum, numpy-free floats)
-            return self.to_lua(bool(value) if isinstance(value, bool) else (int(value) if isinstance(value, int) else float(value)))
+            return self.to_lua(bool(value) if isinstance(value, bool) else (int(value) if isinstance(value, int) else float(value)), _depth)
         if _lua_type(value) is not None:  # already a Lua object
             return value
         raise Error(ErrorKind.INVALID, f"a {type(value).__name__} cannot be passed to Lua")
+
+    def _key(self, key: Any, depth: int) -> Any:
+        """A dict key: a string, a number (not NaN), a boolean or a PID."""
+        if type(key) is float and key != key:
+            raise Error(ErrorKind.INVALID, "a dict with a NaN key cannot be passed to Lua")
+        if isinstance(key, (str, bytes, int, float, Pid)):   # bool is an int
+            return self.to_lua(key, depth)
+        raise Error(ErrorKind.INVALID, f"a dict with a {type(key).__name__} key cannot be passed to Lua (keys are "
+                    "strings, numbers, booleans or PIDs)")
+
+    def _lua_call(self, fn: Any, *args: Any) -> Any:
+        """One of the core's constructors (a protected call: running out of memory raises, it does not abort)."""
+        try:
+            return fn(*args)
+        except lupa.LuaMemoryError:
+            raise OverMemory(_TABLE) from None
 
     # -- Lua -> Python
     def from_lua(self, value: Any, _depth: int = 0) -> Any:
