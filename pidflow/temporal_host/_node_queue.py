@@ -3,7 +3,9 @@
 Every operation a workflow does on a local PID (send, monitor, link, their undo, an EXIT or LINK_DOWN for a
 local watcher) is an activity on ``pidflow-node-<node>``; only the owning node polls that queue, so the call
 lands on the right machine, is retried by Temporal while the node is briefly away, and is recorded in the
-workflow's history (replay-safe).
+workflow's history (replay-safe). A message or event is retried for ``LOCAL_DELIVERY_TIMEOUT`` only (see
+``_workflow_port``), then dropped: a node that died takes nothing, and a workflow never waits on it. A PID this
+node cannot have (its host is not here) fails its delivery at once (non-retryable).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from temporalio.worker import Worker
 
 from .._events import Event, Message
 from .._pid import Pid
+from ..errors import Error
+from ._failures import to_application_error
 
 if TYPE_CHECKING:
     from ._service import TemporalService
@@ -43,7 +47,10 @@ def _activities(service: "TemporalService") -> list[Any]:
         async def go() -> None:
             node.send(pid, Message.from_wire(message))
 
-        await on_trio(go)
+        try:
+            await on_trio(go)
+        except Error as err:  # no such host here (not retryable), or the node is stopping (retryable)
+            raise to_application_error(err) from None
 
     @activity.defn(name=EVENT)
     async def event(pid: Pid, wire: dict) -> None:

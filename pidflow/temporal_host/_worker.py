@@ -99,7 +99,10 @@ def _activities(host: "TemporalHost") -> list[Any]:
             else:
                 node.post_event(pid, Event.from_wire(wire))
 
-        await aio.run_trio(go)
+        try:
+            await aio.run_trio(go)
+        except Error as err:  # no such host here (not retryable), or the node is stopping (retryable)
+            raise to_application_error(err) from None
         return True
 
     return [call, await_exit, terminate, is_running, deliver_here]

@@ -6,7 +6,9 @@ cannot do itself, such as terminating one or awaiting the end of a non-child), c
 signals, durable timers, ``workflow.now/random/uuid4``.
 
 Sends are ordered per target: one sender task per target drains a FIFO, so a burst of sends from Lua is
-delivered in order and ``process.send`` never blocks the Lua code.
+delivered in order and ``process.send`` never blocks the Lua code. Delivery to a local PID is best effort: what
+its node does not take within ``LOCAL_DELIVERY_TIMEOUT`` is dropped with a warning, so a node that died never
+holds a workflow (or its end) hostage.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ if TYPE_CHECKING:
 # patch first try the worker's own node (see WorkflowPort._deliver).
 _DELIVER_HERE_PATCH = "pidflow.deliver-here"
 _LOCAL_TIMEOUT = datetime.timedelta(seconds=10)
+# Runs that recorded this patch give each delivery to a local PID LOCAL_DELIVERY_TIMEOUT and drop what does not
+# land (WorkflowPort._deliver_local); older runs retried each one for up to an hour, and their end waited for it.
+_BOUNDED_DELIVERY_PATCH = "pidflow.bounded-delivery"
+#: How long one message or event for a local PID may take to land, retries included, before it is dropped (the
+#: one place to change it; Temporal does not compare timeouts on replay, so a new value replays old runs). A node
+#: that died leaves nobody polling its task queue, and Erlang loses what is sent to a dead node too: monitors and
+#: links are what tell of the death. The end of a workflow waits for its pending deliveries at most this long.
+LOCAL_DELIVERY_TIMEOUT = datetime.timedelta(seconds=5)
 
 # funcs.call defaults: bounded retries, so that an error reaches the Lua code as `nil, err` (Temporal's own
 # default retries forever). Non-retryable errors (retryable=false) are never retried.
@@ -52,6 +62,14 @@ _OP_RETRY = common.RetryPolicy(initial_interval=datetime.timedelta(milliseconds=
                                maximum_interval=datetime.timedelta(seconds=10))
 _OP_TIMEOUT = datetime.timedelta(seconds=30)
 _FOREVER = datetime.timedelta(days=3650)
+
+
+class _NodeUnreachable(Exception):
+    """A delivery to a local PID timed out: its node took nothing within ``timeout``."""
+
+    def __init__(self, timeout: datetime.timedelta) -> None:
+        super().__init__(f"no delivery within {timeout}")
+        self.timeout = timeout
 
 
 class _TaskGroup:
@@ -194,6 +212,15 @@ class WorkflowPort(ProcessPort):
         while queue:
             try:
                 await queue[0]()
+            except _NodeUnreachable as exc:
+                # What is queued behind goes the same way: a dead node costs one bound per target, not one per
+                # message, so the workflow's end never waits longer than one bound for it.
+                workflow.logger.warning(
+                    "pidflow: dropped %d message(s) or event(s) for %s: its node %s took none within %g s (a "
+                    "node that dies loses what is sent to its processes; monitor or link them to learn of it)",
+                    len(queue), pid, pid.node, exc.timeout.total_seconds())
+                queue.clear()
+                break
             except exceptions.FailureError:
                 pass  # target gone: dropped, as a send to a dead process is
             queue.popleft()
@@ -210,6 +237,9 @@ class WorkflowPort(ProcessPort):
         if pid.node is None:
             await workflow.get_external_workflow_handle(pid.id).signal(signal, wire)
             return
+        if workflow.patched(_BOUNDED_DELIVERY_PATCH):
+            await self._deliver_local(pid, signal, wire)
+            return
         if workflow.patched(_DELIVER_HERE_PATCH):
             delivered = await workflow.execute_local_activity(
                 protocol.DELIVER_HERE, args=[pid, signal, wire], start_to_close_timeout=_LOCAL_TIMEOUT,
@@ -217,6 +247,25 @@ class WorkflowPort(ProcessPort):
             if delivered:
                 return
         await self._node_op(pid, nodeq.DELIVER if signal == protocol.MESSAGE else nodeq.EVENT, pid, wire)
+
+    async def _deliver_local(self, pid: Pid, signal: str, wire: Any) -> None:
+        """Best effort within ``LOCAL_DELIVERY_TIMEOUT`` per step: a local activity on this worker's node, else an
+        activity on the PID's node's task queue, each retried until it lands or the bound is up. A delivery that
+        fails is dropped with a warning (``workflow.logger``, silent on replay); one that times out, its node
+        unreachable, raises :class:`_NodeUnreachable` so that ``_drain`` drops what is queued behind it too."""
+        assert pid.node is not None
+        bound = {"start_to_close_timeout": LOCAL_DELIVERY_TIMEOUT, "schedule_to_close_timeout": LOCAL_DELIVERY_TIMEOUT,
+                 "retry_policy": _OP_RETRY}
+        try:
+            if await workflow.execute_local_activity(protocol.DELIVER_HERE, args=[pid, signal, wire], **bound):
+                return
+            await workflow.execute_activity(nodeq.DELIVER if signal == protocol.MESSAGE else nodeq.EVENT,
+                                            args=[pid, wire], task_queue=node_task_queue(pid.node), **bound)
+        except exceptions.FailureError as exc:
+            if isinstance(exc.cause, exceptions.TimeoutError):
+                raise _NodeUnreachable(LOCAL_DELIVERY_TIMEOUT) from None
+            workflow.logger.warning("pidflow: dropped a %s for %s: %s",
+                                    "message" if signal == protocol.MESSAGE else "event", pid, to_error(exc))
 
     async def _node_op(self, pid: Pid, activity: str, *args: Any) -> Any:
         """An operation on a local PID: an activity on its node's task queue."""
