@@ -66,8 +66,12 @@ def test_run_without_entry_runs_the_tree_until_sigint_then_stops_it_in_reverse_o
         seen: list[str] = []
         try:
             started = {f"mixed_tree: {name} started" for name in ("journal", "cache", "audit")}
-            _wait_for(lines, seen, started, timeout=60)
+            _wait_for(lines, seen, started, timeout=60)  # the tree has started by the time the node says so
+            while not any(line.startswith("pidflow: node ") for line in seen):
+                seen.append(lines.get(timeout=60))
             assert any(line.startswith("pidflow: node ") and "running" in line for line in seen), seen
+            node_line = next(i for i, line in enumerate(seen) if line.startswith("pidflow: node "))
+            assert started <= set(seen[:node_line]), seen
             assert asyncio.run(_workflow_status(dev_server.address)) == WorkflowExecutionStatus.RUNNING
 
             proc.send_signal(signal.SIGINT)
