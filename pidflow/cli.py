@@ -6,6 +6,7 @@ import argparse
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -40,12 +41,68 @@ def to_json(value: Any) -> str:
 async def run_entry(app: str, entry_id: str, host: str | None, input: Any, *, state_dir: Path | None = None,
                     with_services: bool = False) -> Any:
     """Run one entry to the end on a fresh node and return its result (its error is raised). The app's services
-    (root supervisors) start too only ``with_services``."""
+    (root supervisors) start too only ``with_services``.
+
+    A workflow whose code fails a workflow task (a Lua error) does not end: Temporal retries the task, and the run
+    goes on once a fixed version is deployed. Instead of waiting for that, the error is raised as soon as this
+    node's worker reports it (its file:line in the message, the Lua traceback in ``details``); the workflow stays
+    open."""
     async with open_node(app, state_dir=state_dir, services=with_services) as node:
         entry = node.registry.get(entry_id)
         if "function" in node.kinds.get(entry.kind).roles:
             return await node.call(entry_id, *([] if input is None else [input]))
-        return await node.process.exec(entry_id, host or node.runs_on(entry_id), input)
+        host_id = host or node.runs_on(entry_id)
+        if not node.host(host_id).durable:
+            return await node.process.exec(entry_id, host_id, input)
+        return await _exec_workflow(node, entry_id, host_id, input)
+
+
+async def _exec_workflow(node: Any, entry_id: str, host_id: str | None, input: Any) -> Any:
+    """``exec`` of a durable entry that also gives up on the first workflow task failed by a Lua error."""
+    from .temporal_host._workflow import lua_traceback, watch_task_failures
+
+    token = trio.lowlevel.current_trio_token()
+    failures: list[Error] = []
+    failed = trio.Event()
+
+    def note(error: Error) -> None:
+        failures.append(error)
+        failed.set()
+
+    def on_task_failure(error: Error) -> None:  # on a worker thread, inside the workflow task
+        try:
+            token.run_sync_soon(note, error)
+        except trio.RunFinishedError:
+            pass
+
+    pid = await node.process.spawn_monitored(entry_id, host_id, input)
+    stop_watching = watch_task_failures(pid, on_task_failure)
+    ended: list[Any] = []
+    try:
+        async with trio.open_nursery() as nursery:
+
+            async def until_exit() -> None:
+                async for event in node.process.events():
+                    if event.kind is EventKind.EXIT and event.from_ == pid:
+                        ended.append(event.result)
+                        break
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(until_exit)
+            await failed.wait()
+            nursery.cancel_scope.cancel()
+    finally:
+        stop_watching()
+    if ended:
+        if ended[0].error is not None:
+            raise ended[0].error
+        return ended[0].value
+    error = failures[0]
+    what = error.message if error.kind is ErrorKind.INTERNAL else str(error)  # the Lua error, with its file:line
+    trace = lua_traceback(error).lstrip("\n")
+    raise Error(error.kind, f"workflow {pid} (entry {entry_id}) failed a workflow task: {what}; the workflow stays "
+                "open: Temporal retries the task, so the run resumes where it stopped once a fixed version is "
+                "deployed", details={"traceback": trace} if trace else None)
 
 
 async def run_app(app: str, *, state_dir: Path | None = None) -> int:
@@ -164,6 +221,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --entry: start the app's root supervisors and services too")
     run.add_argument("--state-dir", type=Path,
                      help="where the node keeps its state (default: $PIDFLOW_STATE_DIR, else APP_DIR/.pidflow)")
+    run.add_argument("--ui-port", type=int, metavar="PORT",
+                     help="serve the embedded Temporal server's web UI on PORT (default: a free port); its address "
+                          "is printed when the server starts")
     chk = sub.add_parser("check", help="validate entries, compile Lua sources and import Python ones",
                          description="Validate every entry, compile every Lua source and import every Python "
                                      "source, without running anything; exit 1 listing every problem.")
@@ -176,8 +236,71 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--ui-port", type=int, default=8233)
     dev.add_argument("--state-dir", type=Path,
                      help="state folder (default: $PIDFLOW_STATE_DIR, else APP_DIR/.pidflow)")
-    dev.add_argument("--db", type=Path, help="SQLite file (default: STATE_DIR/temporal.sqlite)")
+    dev.add_argument("--db", type=Path, help="SQLite file (default: STATE_DIR/temporal.sqlite; without --state-dir, "
+                                             "the file's folder is the state folder)")
+    state_help = "the app's state folder, for its embedded server (default: $PIDFLOW_STATE_DIR, else APP_DIR/.pidflow)"
+    ps = sub.add_parser("ps", help="list the app's durable processes (workflows)",
+                        description="List the app's workflows (those on its workers' task queues, of its workflow "
+                                    "entries), one line each: PID, entry, status, start time (UTC). A client only: "
+                                    "it starts no worker.")
+    ps.add_argument("app", help="a YAML file or a folder of them")
+    ps.add_argument("--all", action="store_true", help="closed workflows too (default: running ones only)")
+    ps.add_argument("--json", action="store_true", help="print a JSON array of objects instead")
+    ps.add_argument("--state-dir", type=Path, help=state_help)
+    term = sub.add_parser("terminate", help="end a durable process at once",
+                          description="Terminate the workflow PID (such as '{app:worker|order-1}') of the app.")
+    cancel = sub.add_parser("cancel", help="ask a durable process to stop, terminate it at the deadline",
+                            description="Deliver CANCEL to the workflow PID as a node does, wait until it ends, and "
+                                        "terminate it if it still runs when the deadline passes.")
+    send = sub.add_parser("send", help="send a message to a durable process",
+                          description="Send the workflow PID a message on TOPIC whose data is the JSON value.")
+    for command in (term, cancel, send):
+        command.add_argument("app", help="a YAML file or a folder of them")
+        command.add_argument("pid", metavar="PID", help="a workflow's PID, such as '{app:worker|order-1}' (quoted)")
+        command.add_argument("--state-dir", type=Path, help=state_help)
+    term.add_argument("--reason", default="terminated from the command line", help="why (recorded in history)")
+    cancel.add_argument("--deadline", default="5s", help="how long it has to stop, such as 5s or 1m (default: 5s)")
+    send.add_argument("topic", metavar="TOPIC", help="the message's topic")
+    send.add_argument("json", metavar="JSON", help="the message's data, as JSON (such as '{\"n\": 1}' or null)")
     return parser
+
+
+async def _durable(args: argparse.Namespace) -> int:
+    """``pidflow ps``, ``terminate``, ``cancel`` and ``send``: every argument is checked before connecting."""
+    from ._duration import parse_duration
+    from .temporal_host._admin import Admin, table
+
+    registry = entries_mod.load(args.app)
+    admin = Admin(registry, args.state_dir or default_state_dir(registry))
+    pid = admin.durable_pid(args.pid) if args.command != "ps" else None
+    deadline = parse_duration(args.deadline, number_unit=1.0, what="--deadline") if args.command == "cancel" else 0
+    data = None
+    if args.command == "send":
+        try:
+            data = json.loads(args.json)
+        except json.JSONDecodeError as exc:
+            raise Error(ErrorKind.INVALID, f"JSON argument {args.json!r} is not valid JSON: {exc}") from None
+    async with admin:
+        if args.command == "ps":
+            rows = await admin.list(include_closed=args.all)
+            if args.json:
+                print(to_json([row.to_dict() for row in rows]))
+            elif rows:
+                print("\n".join(table(rows)))
+            else:
+                print(f"pidflow: no {'' if args.all else 'running '}workflows of {args.app}", file=sys.stderr)
+        elif args.command == "terminate":
+            await admin.terminate(pid, args.reason)
+            print(f"terminated {pid}")
+        elif args.command == "cancel":
+            if await admin.cancel(pid, deadline):
+                print(f"{pid} stopped within its cancel deadline")
+            else:
+                print(f"{pid} did not stop within {args.deadline}: terminated")
+        else:
+            await admin.send(pid, args.topic, data)
+            print(f"sent {args.topic!r} to {pid}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level, args.log_format)
     try:
         if args.command == "run":
+            if args.ui_port is not None:  # read by the node's Temporal service when it starts the embedded server
+                os.environ["PIDFLOW_TEMPORAL_UI_PORT"] = str(args.ui_port)
             if args.entry:
                 value = trio.run(functools.partial(run_entry, args.app, args.entry, args.host,
                                                    _parse_input(args.input), state_dir=args.state_dir,
@@ -192,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(to_json(value))
                 return 0
             return trio.run(functools.partial(run_app, args.app, state_dir=args.state_dir))
+        if args.command in ("ps", "terminate", "cancel", "send"):
+            import asyncio
+
+            return asyncio.run(_durable(args))
         if args.command == "check":
             problems = check(args.app)
             for problem in problems:
@@ -202,10 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "dev":
             from .temporal_host import run_dev_server
 
-            state = args.state_dir or default_state_dir(args.app)
-            db = args.db or state / "temporal.sqlite"
-            db.parent.mkdir(parents=True, exist_ok=True)
-            return run_dev_server(port=args.port, ui_port=args.ui_port, db_filename=str(db))
+            state = args.state_dir or (args.db.parent if args.db else default_state_dir(args.app))
+            return run_dev_server(state_dir=state, port=args.port, ui_port=args.ui_port, db_filename=args.db)
     except Error as exc:
         print(f"pidflow: {exc}", file=sys.stderr)
         if exc.details and isinstance(exc.details, dict) and "traceback" in exc.details:
