@@ -15,11 +15,19 @@ Design notes:
 - The server's log goes to a file, never to a pipe we would have to drain; its tail is quoted in errors.
 - The child runs in its own session so that Ctrl-C in a terminal reaches us first and the server is stopped in
   order (SIGTERM, then SIGKILL after a grace period) instead of dying under running workers.
+- The server never outlives us: it runs under a small watchdog (``_watchdog.py``, a stdlib-only script) whose
+  stdin is a pipe only we hold. When we die, however (``kill -9`` included), the kernel closes our end, the
+  watchdog reads end of file and stops the server (SIGTERM, then SIGKILL after ``stop_timeout``), and on Linux
+  the server also has a parent death signal should the watchdog itself be killed. The watchdog reaps the server
+  before it exits, so the server's PID is gone once the watchdog is. ``PR_SET_PDEATHSIG`` set by us was
+  rejected: it fires when the *thread* that forked exits (we start servers from asyncio and worker threads), and
+  it does not exist outside Linux.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.metadata
 import json
 import os
@@ -28,6 +36,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import sysconfig
 import tempfile
 import time
@@ -44,6 +53,7 @@ from ..errors import Error, ErrorKind
 SEARCH_ATTRIBUTE_TYPES = frozenset({"Text", "Keyword", "Int", "Double", "Bool", "Datetime", "KeywordList"})
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PORT_IN_USE = "address already in use"
+_WATCHDOG = Path(__file__).with_name("_watchdog.py")
 
 
 def find_temporal_binary() -> Path:
@@ -96,7 +106,8 @@ class DevServer:
     plus ``namespaces``; ``search_attributes`` maps name to type (Text, Keyword, Int, Double, Bool, Datetime,
     KeywordList) and is registered in every namespace at launch; ``dynamic_config`` values are JSON-encoded into
     ``--dynamic-config-value``; ``startup_timeout`` 30 s covers spawn and readiness; ``stop_timeout`` 10 s is the
-    SIGTERM grace period before SIGKILL.
+    SIGTERM grace period before SIGKILL; ``inherit_fds`` are file descriptors the server process inherits and
+    holds until it exits (the state folder's lock, see ``_state_folder``).
 
     The object is single-use per start/stop cycle; ``stop`` is idempotent and also runs at interpreter exit.
     """
@@ -116,6 +127,7 @@ class DevServer:
         startup_timeout: float = 30.0,
         stop_timeout: float = 10.0,
         binary: str | os.PathLike[str] | None = None,
+        inherit_fds: Sequence[int] = (),
     ) -> None:
         problems = _check_search_attributes(search_attributes or {})
         if problems:
@@ -130,11 +142,14 @@ class DevServer:
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self._binary = Path(binary) if binary is not None else None
+        self._inherit_fds = tuple(inherit_fds)
         self._want_port = port
         self._want_ui_port = ui_port
         self._port: int | None = None
         self._ui_port: int | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None  # the watchdog, whose child is the server
+        self._server_pid: int | None = None
+        self._watch_fd: int | None = None  # our end of the watchdog's pipe: closed, the server stops
         self._log_dir: tempfile.TemporaryDirectory[str] | None = None
         self._log_path: Path | None = None
         self._finalizer: weakref.finalize | None = None
@@ -156,7 +171,8 @@ class DevServer:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        """The server process's PID (not its watchdog's) while started, else None."""
+        return self._server_pid if self._proc else None
 
     @property
     def running(self) -> bool:
@@ -188,11 +204,12 @@ class DevServer:
     def stop(self) -> None:
         """SIGTERM, wait ``stop_timeout``, then SIGKILL. Idempotent."""
         proc, self._proc = self._proc, None
+        watch_fd, self._watch_fd = self._watch_fd, None
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
         if proc is not None:
-            _terminate(proc, self.stop_timeout)
+            _terminate(proc, self.stop_timeout, watch_fd)
         if self._log_dir is not None:
             self._log_dir.cleanup()
             self._log_dir = None
@@ -208,7 +225,7 @@ class DevServer:
         deadline = began + self.startup_timeout
         attempts = 3
         for attempt in range(attempts):
-            self._spawn()
+            await asyncio.to_thread(self._spawn)  # waits for the watchdog to report the server's PID
             try:
                 await self._wait_ready(deadline)
             except Error as err:
@@ -219,6 +236,9 @@ class DevServer:
                 raise err
             break
         self.startup_seconds = time.monotonic() - began
+        # The readiness probes' clients sit in reference cycles: free them now, not at interpreter exit, where
+        # freeing a temporalio client can crash the process (sdk-python issue 300: PyGILState_Release).
+        gc.collect()
         return self.address
 
     async def astop(self) -> None:
@@ -274,11 +294,27 @@ class DevServer:
         self._log_dir = tempfile.TemporaryDirectory(prefix="pidflow-devserver-")
         self._log_path = Path(self._log_dir.name) / "server.log"
         cmd = self.command()
-        with open(self._log_path, "wb") as log:
-            self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        self._finalizer = weakref.finalize(self, _terminate, self._proc, self.stop_timeout)
+        watchdog = [sys.executable, "-I", "-S", str(_WATCHDOG), "--grace", str(self.stop_timeout)]
+        for fd in self._inherit_fds:
+            watchdog += ["--keep-fd", str(fd)]
+        read_fd, self._watch_fd = os.pipe()  # both ends non-inheritable: no other child of ours holds one
+        try:
+            with open(self._log_path, "wb") as log:
+                self._proc = subprocess.Popen(
+                    [*watchdog, "--", *cmd], stdin=read_fd, stdout=subprocess.PIPE, stderr=log,
+                    pass_fds=self._inherit_fds, start_new_session=True,
+                )
+        except BaseException:
+            os.close(self._watch_fd)
+            self._watch_fd = None
+            raise
+        finally:
+            os.close(read_fd)
+        self._finalizer = weakref.finalize(self, _terminate, self._proc, self.stop_timeout, self._watch_fd)
+        assert self._proc.stdout is not None
+        with self._proc.stdout:
+            line = self._proc.stdout.readline()  # the watchdog writes it once the server is forked
+        self._server_pid = int(line) if line.strip().isdigit() else None
 
     async def _wait_ready(self, deadline: float) -> None:
         assert self._proc is not None
@@ -310,14 +346,18 @@ class DevServer:
             await client.workflow_service.describe_namespace(wsv1.DescribeNamespaceRequest(namespace=ns))
 
 
-def _terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    if proc.poll() is not None:
-        return
+def _terminate(proc: subprocess.Popen[bytes], timeout: float, watch_fd: int | None = None) -> None:
+    """Stop the watchdog and so the server: SIGTERM (passed on to the server), SIGKILL after ``timeout`` (the
+    server then gets its parent death signal); then close our end of the watchdog's pipe."""
     try:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
     except ProcessLookupError:
         pass
+    finally:
+        if watch_fd is not None:
+            os.close(watch_fd)

@@ -5,8 +5,9 @@ embedded dev server when a client has no address, and the node's own task queue:
 local processes through activities on ``pidflow-node-<node name>``, so a message from a workflow finds the
 right node on any machine with no cluster protocol of our own.
 
-Where a client has no ``address``: ``PIDFLOW_TEMPORAL_ADDRESS`` if set (tests, ``pidflow dev`` in another
-terminal), else the embedded dev server with its SQLite file under the node's state folder.
+Where a client has no ``address``: ``PIDFLOW_TEMPORAL_ADDRESS`` if set (tests, a server elsewhere), else the
+embedded dev server of the node's state folder (``_state_folder``): started by this node with its SQLite file
+there, or found running (another node, ``pidflow dev``) and used as a client.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import trio
 from temporalio.client import Client, TLSConfig
 
 from ..entries import Entry
+from .._log import log as _log
 from ..errors import Error, ErrorKind
 from . import _limits as limits
 from ._aio import AsyncioThread, open_asyncio_thread
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from .._host import NodePort
 
 ADDRESS_ENV = "PIDFLOW_TEMPORAL_ADDRESS"
+UI_PORT_ENV = "PIDFLOW_TEMPORAL_UI_PORT"  # the embedded server's web UI port (default: a free port)
 # Search attributes the embedded server knows from the start (the workflow spec's examples use them).
 DEFAULT_SEARCH_ATTRIBUTES = {"status": "Keyword", "customer_id": "Keyword", "order_total": "Double"}
 # A dev server serves one developer, so it should answer at once. By default it hands out new tasks at most 20
@@ -131,20 +134,13 @@ class TemporalService:
 
     async def _connect(self, entry: Entry | None) -> Client:
         spec = entry.spec if entry is not None else {}
-        namespace = spec.get("namespace", "default")
-        address = spec.get("address") or os.environ.get(ADDRESS_ENV)
+        address = configured_address(entry)
         if not address:
             address = await self._embedded_server(spec)
-        tls: Any = False
-        if spec.get("tls"):
-            tls = _tls_config(entry, spec["tls"])
-        api_key = spec.get("api_key")
-        if isinstance(api_key, str) and api_key.startswith("env:"):
-            api_key = os.environ.get(api_key[4:])
+        options = connect_options(entry)
 
         async def connect() -> Client:
-            return await Client.connect(address, namespace=namespace, tls=tls, api_key=api_key,
-                                        data_converter=DATA_CONVERTER)
+            return await Client.connect(address, **options)
 
         try:
             return await self.aio.run(connect)
@@ -153,15 +149,13 @@ class TemporalService:
             raise Error(ErrorKind.UNAVAILABLE, f"{where}: cannot connect to Temporal at {address}: {exc}") from None
 
     async def _embedded_server(self, spec: Any) -> str:
+        """The state folder's server (``_state_folder``): started by this node, or another owner's, found."""
         if self._dev_server is None:
-            from ._devserver import DevServer
-
-            state = self.node.state_dir
-            state.mkdir(parents=True, exist_ok=True)
-            attributes = {**DEFAULT_SEARCH_ATTRIBUTES, **(spec.get("search_attributes") or {})}
-            self._dev_server = DevServer(db_filename=state / "temporal.sqlite", search_attributes=attributes,
-                                         dynamic_config=DEV_DYNAMIC_CONFIG)
-            await self.aio.run(self._dev_server.astart)
+            self._dev_server = embedded_server(self.node.state_dir, spec)
+            record = await self.aio.run(self._dev_server.astart)
+            _log.info("%s Temporal server of %s at %s; web UI at %s",
+                      "started the" if self._dev_server.owner else f"using process {record.owner_pid}'s",
+                      self._dev_server.state_dir, record.address, record.ui_url or "(none)")
         return self._dev_server.address
 
     async def _start_node_worker(self, client: Client) -> None:
@@ -172,6 +166,38 @@ class TemporalService:
     @property
     def task_queue(self) -> str:
         return node_task_queue(self.node.name)
+
+
+def configured_address(entry: Entry | None) -> str | None:
+    """Where a ``temporal.client`` entry (None: the default client) connects: its ``address``, else
+    ``PIDFLOW_TEMPORAL_ADDRESS``; None means the embedded server of the state folder."""
+    spec = entry.spec if entry is not None else {}
+    return spec.get("address") or os.environ.get(ADDRESS_ENV) or None
+
+
+def connect_options(entry: Entry | None) -> dict[str, Any]:
+    """``Client.connect`` keyword arguments of a ``temporal.client`` entry (namespace, TLS, API key, converter)."""
+    spec = entry.spec if entry is not None else {}
+    tls: Any = False
+    if spec.get("tls"):
+        tls = _tls_config(entry, spec["tls"])
+    api_key = spec.get("api_key")
+    if isinstance(api_key, str) and api_key.startswith("env:"):
+        api_key = os.environ.get(api_key[4:])
+    return dict(namespace=spec.get("namespace", "default"), tls=tls, api_key=api_key, data_converter=DATA_CONVERTER)
+
+
+def embedded_server(state_dir: Any, spec: Any) -> Any:
+    """The ``FolderServer`` of a state folder for a client entry's ``spec`` (its search attributes; the UI port
+    from ``PIDFLOW_TEMPORAL_UI_PORT`` when set, else a free one)."""
+    from ._state_folder import FolderServer
+
+    ui_port = os.environ.get(UI_PORT_ENV)
+    if ui_port is not None and not ui_port.isdigit():
+        raise Error(ErrorKind.INVALID, f"{UI_PORT_ENV} must be a port number, got {ui_port!r}")
+    attributes = {**DEFAULT_SEARCH_ATTRIBUTES, **(spec.get("search_attributes") or {})}
+    return FolderServer(state_dir, search_attributes=attributes, dynamic_config=DEV_DYNAMIC_CONFIG,
+                        ui_port=int(ui_port) if ui_port else None)
 
 
 def _tls_config(entry: Entry | None, tls: Any) -> Any:
