@@ -148,7 +148,8 @@ class TemporalHost(Host):
         if use_signal:
             # Signal-with-start: the batch reaches a new workflow before anything else (signals are handled
             # before the main function first runs), and reaches an already running one as well.
-            call = dict(args=[request.input, start], start_signal=protocol.MESSAGES, start_signal_args=[messages])
+            call = dict(args=[request.input, start], start_signal_args=[messages],
+                        start_signal=protocol.messages_signal({m.topic for m in request.messages}))
         else:
             start["messages"] = messages
             call = dict(args=[request.input, start], id_conflict_policy=policy)
@@ -307,7 +308,7 @@ class TemporalHost(Host):
         if len(data) + limits.ENVELOPE > self.max_payload_size:
             raise limits.too_large(f"message {message.topic!r} to {pid}", len(data) + limits.ENVELOPE,
                                    self.max_payload_size)
-        self._post(pid, protocol.MESSAGE, data)
+        self._post(pid, protocol.message_signal(message.topic), data)
 
     def deliver_event(self, pid: Pid, event: Event) -> None:
         # Posts of the node never raise: an EXIT whose value cannot reach the watcher still tells it the end.
@@ -320,7 +321,7 @@ class TemporalHost(Host):
             _log.error("the result of %s cannot reach its watcher %s: %s", event.from_, pid, err.message)
             unsent = Error(err.kind, f"the result of {event.from_} cannot reach {pid}: {err.message}")
             data = codec.encode(Event.exit(event.from_, ExitResult(None, unsent)).to_wire())  # type: ignore[arg-type]
-        self._post(pid, protocol.EVENT, data)
+        self._post(pid, protocol.event_signal(event.kind.value), data)
 
     def link_exit(self, pid: Pid, sender: Pid, reason: Error) -> None:
         try:
@@ -345,10 +346,11 @@ class TemporalHost(Host):
     async def _drain(self, pid: Pid, queue: deque[tuple[str, bytes]]) -> None:
         """Signal one target in order; retry through outages; drop when the workflow is gone (Erlang).
 
-        Messages that queued up behind a signal in flight go out together as one ``pidflow.messages`` signal
-        (in order, at most ``BATCH_MESSAGES`` and ``BATCH_BYTES``, never over the payload limit): a burst of
-        sends then costs a few signals instead of one each, which is what lets one workflow take tens of
-        thousands of messages (the dev server takes a few hundred signals a second to one workflow).
+        Messages that queued up behind a signal in flight go out together as one ``msgs:<topic>`` signal
+        (``pidflow.messages`` when their topics differ; in order, at most ``BATCH_MESSAGES`` and ``BATCH_BYTES``,
+        never over the payload limit): a burst of sends then costs a few signals instead of one each, which is what
+        lets one workflow take tens of thousands of messages (the dev server takes a few hundred signals a second
+        to one workflow).
 
         A signal the server refuses for good (INVALID_ARGUMENT, say, from a server whose limit is below the
         configured one) is not retried: a refused batch is sent again message by message, and a refused single
@@ -387,23 +389,25 @@ BATCH_BYTES = 512 * 1024
 
 def _next_batch(queue: deque[tuple[str, bytes]], budget: int) -> tuple[str, bytes, int]:
     """The next signal to send (name and encoded argument) and how many queued posts it covers: consecutive
-    messages are batched, up to ``BATCH_MESSAGES`` and ``budget`` bytes. The batch's argument is the msgpack
-    array of the messages, built from their encodings (nothing is encoded twice)."""
+    messages are batched, up to ``BATCH_MESSAGES`` and ``budget`` bytes. The batch's argument is the JSON array
+    of the messages, joined from their encodings (nothing is encoded twice); it is named ``msgs:<topic>`` when
+    they share a topic (``protocol.batch_signal``)."""
     signal, data = queue[0]
-    if signal != protocol.MESSAGE or len(queue) == 1:
+    if len(queue) == 1 or protocol.signal_kind(signal) != protocol.MESSAGE:
         return signal, data, 1
     parts: list[bytes] = []
-    size = 3  # the array header (at most 3 bytes for up to BATCH_MESSAGES items)
+    names: set[str] = set()
+    size = 1  # "[" and "]", and a "," before every part but the first
     for queued_signal, queued in queue:
-        if queued_signal != protocol.MESSAGE or len(parts) >= BATCH_MESSAGES or size + len(queued) > budget:
+        if len(parts) >= BATCH_MESSAGES or size + len(queued) + 1 > budget or \
+                protocol.signal_kind(queued_signal) != protocol.MESSAGE:
             break
         parts.append(queued)
-        size += len(queued)
+        names.add(queued_signal)
+        size += len(queued) + 1
     if len(parts) <= 1:
         return signal, data, 1
-    count = len(parts)
-    header = bytes((0x90 | count,)) if count < 16 else b"\xdc" + count.to_bytes(2, "big")
-    return protocol.MESSAGES, header + b"".join(parts), count
+    return protocol.batch_signal(names), codec.join(parts), len(parts)
 
 
 def _describe(signal: str, data: bytes) -> str:
@@ -412,9 +416,10 @@ def _describe(signal: str, data: bytes) -> str:
         value = codec.decode(data)
     except Exception:  # noqa: BLE001 - a log line must not fail
         return f"a {signal} signal"
-    if signal == protocol.MESSAGE and isinstance(value, dict):
+    kind = protocol.signal_kind(signal)
+    if kind == protocol.MESSAGE and isinstance(value, dict):
         return f"message {value.get('topic')!r} ({len(data)} bytes)"
-    if signal == protocol.MESSAGES and isinstance(value, list):
+    if kind == protocol.MESSAGES and isinstance(value, list):
         return f"{len(value)} messages ({len(data)} bytes)"
     return f"a {signal} signal ({len(data)} bytes)"
 

@@ -3,8 +3,9 @@
 The server refuses any payload field over its blob size limit (dynamic config ``limit.blobSize.error``, 2 MiB by
 default; a namespace reports its own in ``DescribeNamespace``) with INVALID_ARGUMENT, and a worker fails the
 workflow task that would send one. Either way nothing changes on retry: a queue that retried it would wait
-behind it forever. So a payload is measured once, when it is encoded for the send (the msgpack bytes *are* the
-payload's data, see ``_converter``), and one over the limit fails its sender at once with INVALID.
+behind it forever. So a payload is measured once, when it is encoded for the send (the JSON bytes of
+``codec.encode`` *are* the payload's data, see ``_converter``; a batch joins them, ``codec.join``), and one over
+the limit fails its sender at once with INVALID.
 
 The limit is ``max_payload_size`` of the ``temporal.client`` entry; without it, the namespace's own limit on the
 client side, and Temporal's default on the workflow side (workflow code must decide the same way on replay, so
@@ -19,7 +20,7 @@ from ..errors import Error, ErrorKind
 #: Temporal's default ``limit.blobSize.error`` (also what the dev server reports).
 DEFAULT_MAX_PAYLOAD_SIZE = 2 * 1024 * 1024
 #: What the server counts besides a payload's data: the Payloads/Payload framing and the encoding metadata
-#: (``binary/msgpack``): about 40 bytes, rounded up.
+#: (``json/plain``; ``binary/msgpack`` before issue 10): about 40 bytes, rounded up.
 ENVELOPE = 64
 KEY = "max_payload_size"
 

@@ -15,15 +15,62 @@ import attrs
 from .._pid import Pid
 from ..entries import Entry, Registry, qualify
 
-MESSAGE = "pidflow.message"  # [wire Message]
-MESSAGES = "pidflow.messages"  # [[wire Message, ...]]: start messages, delivered before anything else
-EVENT = "pidflow.event"  # [wire Event]: EXIT / LINK_DOWN / CANCEL for the workflow as a watcher
+# Signals. A message's signal is named after its topic, so that a history reads as what was sent ("msg:approve",
+# "msgs:tick" for a batch of one topic); the wire form in the payload is what counts, the name is for people.
+# Signals are delivered in the order they were sent whatever their names, so per-sender order holds.
+MESSAGE_PREFIX = "msg:"  # "msg:<topic>": [wire Message]
+MESSAGES_PREFIX = "msgs:"  # "msgs:<topic>": [[wire Message, ...]], all of that topic
+EVENT_PREFIX = "event:"  # "event:EXIT" / "event:LINK_DOWN" / "event:CANCEL": [wire Event], for a watcher
+MESSAGE = "pidflow.message"  # [wire Message]: a topic too long for a name (and every message before issue 10)
+MESSAGES = "pidflow.messages"  # [[wire Message, ...]]: a batch of several topics; start messages come first
+EVENT = "pidflow.event"  # [wire Event]: as "event:<kind>" (the name before issue 10)
 LINK_EXIT = "pidflow.link_exit"  # [{from, reason}]: a linked process ended abnormally
 LINK = "pidflow.link"  # [{from}]: a process linked to this workflow after it started
 UNLINK = "pidflow.unlink"  # [{from}]
 CANCEL = "pidflow.cancel"  # [{deadline, from}]
 
 ALL = frozenset({MESSAGE, MESSAGES, EVENT, LINK_EXIT, LINK, UNLINK, CANCEL})
+#: Topics longer than this (UTF-8 bytes) are not put in a signal name (the server refuses names over 1000 bytes).
+MAX_TOPIC_IN_NAME = 200
+
+
+def message_signal(topic: str) -> str:
+    """The signal that carries one message of ``topic``: ``msg:<topic>``, or ``pidflow.message`` for a long topic."""
+    if len(topic) * 4 <= MAX_TOPIC_IN_NAME or len(topic.encode("utf-8", "replace")) <= MAX_TOPIC_IN_NAME:
+        return MESSAGE_PREFIX + topic
+    return MESSAGE
+
+
+def messages_signal(topics: set[str]) -> str:
+    """The signal that carries a batch of messages of ``topics``: ``msgs:<topic>`` when they share one topic
+    (not too long for a name), else ``pidflow.messages``."""
+    return batch_signal({message_signal(topic) for topic in topics})
+
+
+def batch_signal(names: set[str]) -> str:
+    """The signal that carries, as one batch, messages whose own signals are ``names`` (``message_signal``)."""
+    if len(names) == 1:
+        for name in names:
+            if name.startswith(MESSAGE_PREFIX):
+                return MESSAGES_PREFIX + name[len(MESSAGE_PREFIX):]
+    return MESSAGES
+
+
+def event_signal(kind: str) -> str:
+    """The signal that carries an event of ``kind`` (EXIT, LINK_DOWN, CANCEL) to a watcher: ``event:<kind>``."""
+    return EVENT_PREFIX + kind
+
+
+def signal_kind(name: str) -> str:
+    """What a signal carries, whatever its name shows: MESSAGE, MESSAGES, EVENT, or the name itself (control
+    signals, unknown names)."""
+    if name.startswith(MESSAGE_PREFIX):
+        return MESSAGE
+    if name.startswith(MESSAGES_PREFIX):
+        return MESSAGES
+    if name.startswith(EVENT_PREFIX):
+        return EVENT
+    return name
 
 # The kinds this package declares (see ``_kinds``).
 CLIENT_KIND = "temporal.client"

@@ -21,6 +21,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping
 
 from temporalio import common, exceptions, workflow
+from temporalio.common import RawValue
 
 from .. import codec
 from .._events import Event, ExitResult, Message
@@ -32,6 +33,7 @@ from ..lua_bindings import Budget, LuaBackend, ProcessPort
 from . import _limits as limits
 from . import _node_queue as nodeq
 from . import _protocol as protocol
+from ._converter import payload
 from ._failures import to_error
 from ._options import CONFLICT_POLICIES, ID_OPTION, activity_kwargs, workflow_pid, workflow_start_kwargs
 from ._service import node_task_queue
@@ -199,7 +201,7 @@ class WorkflowPort(ProcessPort):
             self.state.proc.deliver(message)
             return
         limits.check(encoded, self.max_payload_size, f"message {topic!r} to {pid}")
-        self._post(pid, lambda: self._deliver(pid, protocol.MESSAGE, wire))
+        self._post(pid, lambda: self._deliver(pid, protocol.MESSAGE, wire, encoded))
 
     def _post(self, pid: Pid, op: Callable[[], Awaitable[Any]]) -> None:
         queue = self._outbox.get(pid)
@@ -229,13 +231,22 @@ class WorkflowPort(ProcessPort):
     def flushed(self) -> bool:
         return not self._outbox
 
-    async def _deliver(self, pid: Pid, signal: str, wire: Any) -> None:
-        """A message or event for ``pid``. For a local PID, a local activity first tries the node that runs this
-        workflow task (the common single-node case: no task matching, well under a millisecond); only when the
-        PID lives elsewhere does it travel as an activity on its node's task queue. The local activity's answer
-        is recorded in history, so replay takes the same path whichever node replays."""
+    async def _deliver(self, pid: Pid, signal: str, wire: Any, encoded: bytes | None = None) -> None:
+        """A message (``signal`` MESSAGE) or event (EVENT) for ``pid``; ``encoded`` is ``wire`` already encoded.
+
+        For a workflow, a signal named after the topic or the event's kind (``protocol.message_signal``; replay
+        does not compare signal names, so runs recorded with ``pidflow.message`` replay). For a local PID, a local
+        activity first tries the node that runs this workflow task (the common single-node case: no task
+        matching, well under a millisecond); only when the PID lives elsewhere does it travel as an activity on
+        its node's task queue. The local activity's answer is recorded in history, so replay takes the same path
+        whichever node replays."""
         if pid.node is None:
-            await workflow.get_external_workflow_handle(pid.id).signal(signal, wire)
+            if signal == protocol.MESSAGE:
+                name = protocol.message_signal(wire["topic"])
+            else:
+                name = protocol.event_signal(wire["kind"])
+            arg = wire if encoded is None else RawValue(payload(encoded))
+            await workflow.get_external_workflow_handle(pid.id).signal(name, arg)
             return
         if workflow.patched(_BOUNDED_DELIVERY_PATCH):
             await self._deliver_local(pid, signal, wire)
@@ -268,11 +279,12 @@ class WorkflowPort(ProcessPort):
                                     "message" if signal == protocol.MESSAGE else "event", pid, to_error(exc))
 
     async def _node_op(self, pid: Pid, activity: str, *args: Any) -> Any:
-        """An operation on a local PID: an activity on its node's task queue."""
+        """An operation on a local PID: an activity on its node's task queue (its summary in the UI: the PID)."""
         assert pid.node is not None
         return await workflow.execute_activity(activity, args=list(args), task_queue=node_task_queue(pid.node),
                                                start_to_close_timeout=_OP_TIMEOUT, retry_policy=_OP_RETRY,
-                                               schedule_to_close_timeout=datetime.timedelta(hours=1))
+                                               schedule_to_close_timeout=datetime.timedelta(hours=1),
+                                               summary=str(pid))
 
     # -- children -------------------------------------------------------------------------------------------------
     def _child_entry(self, entry_id: str, host: str | None) -> tuple[Entry, str]:

@@ -35,6 +35,13 @@ class WorkflowMailbox(Mailbox[Any]):
         return self._items.popleft()
 
 
+def _message(wire: Any) -> Message:
+    message = Message.from_wire(wire)
+    if not isinstance(message.topic, str) or not message.topic:
+        raise ValueError(f"a message's topic must be a non-empty string, got {message.topic!r}")
+    return message
+
+
 class WorkflowProcess:
     """The pidflow side of one workflow run."""
 
@@ -51,25 +58,39 @@ class WorkflowProcess:
 
     # -- signals --------------------------------------------------------------------------------------------------
     def on_signal(self, name: str, args: Sequence[Any]) -> None:
+        """A signal, by what it carries (``protocol.signal_kind``): messages are named ``msg:<topic>`` /
+        ``msgs:<topic>`` and events ``event:<kind>`` since issue 10, ``pidflow.message`` / ``.messages`` /
+        ``.event`` before (still handled: histories recorded then replay, and anyone may still send them).
+
+        A signal that does not carry what its name says (sent by hand with the Temporal CLI, say) is dropped with
+        a warning: raising here would fail the workflow task, and its retries would fail the same way."""
+        try:
+            self._on_signal(protocol.signal_kind(name), args)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, Error) as exc:
+            workflow.logger.warning("pidflow: dropped signal %r that does not carry what its name says: %s",
+                                    name, exc)
+
+    def _on_signal(self, kind: str, args: Sequence[Any]) -> None:
         proc = self.proc
-        if name == protocol.MESSAGE:
-            proc.deliver(Message.from_wire(args[0]))
-        elif name == protocol.MESSAGES:
-            for wire in args[0]:
-                proc.deliver(Message.from_wire(wire))
-        elif name == protocol.EVENT:
+        if kind == protocol.MESSAGE:
+            proc.deliver(_message(args[0]))
+        elif kind == protocol.MESSAGES:
+            messages = [_message(wire) for wire in args[0]]  # all or nothing
+            for message in messages:
+                proc.deliver(message)
+        elif kind == protocol.EVENT:
             self.on_event(Event.from_wire(args[0]))
-        elif name == protocol.LINK_EXIT:
+        elif kind == protocol.LINK_EXIT:
             self.on_link_exit(Pid.parse(args[0]["from"]), args[0]["reason"])
-        elif name == protocol.LINK:
+        elif kind == protocol.LINK:
             proc.links.add(Pid.parse(args[0]["from"]))
-        elif name == protocol.UNLINK:
+        elif kind == protocol.UNLINK:
             proc.links.discard(Pid.parse(args[0]["from"]))
-        elif name == protocol.CANCEL:
+        elif kind == protocol.CANCEL:
             sender = args[0].get("from")
             proc.events.put(Event.cancel(float(args[0]["deadline"]), Pid.parse(sender) if sender else None))
         else:
-            workflow.logger.warning("pidflow: ignoring unknown signal %r", name)
+            workflow.logger.warning("pidflow: ignoring unknown signal %r", kind)
 
     def on_event(self, event: Event) -> None:
         """An EXIT/LINK_DOWN for this workflow as a watcher: dropped once it stopped watching the sender."""

@@ -1,17 +1,23 @@
 """Replay (spec: 确定性, workflow.version()): the committed golden histories replay with temporalio's Replayer
 against the current Lua code, an incompatible change is reported as non-determinism, and ``workflow.version``
-keeps a run's recorded version. Regenerate the histories with ``python tests/workflows/histories/record_golden.py``."""
+keeps a run's recorded version; histories recorded with msgpack payloads and one signal name per kind (before
+issue 10) replay as those recorded with JSON payloads and signals named by topic do. Record missing histories with
+``python tests/workflows/histories/record_golden.py`` (it never re-records the ones that test old encodings)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import trio
 
 import pidflow
-from pidflow import entries
+from pidflow import Error, Pid, entries
 from pidflow.temporal_host import _replay
 
 HERE = Path(__file__).parent
@@ -35,13 +41,66 @@ def recorded(history: str) -> dict:
 
 
 def test_every_golden_history_is_committed() -> None:
-    assert GOLDEN == ["replay_pairs.json", "replay_signals_msgpack.json", "replay_sources.json", "replay_version.json"]
+    assert GOLDEN == ["replay_pairs.json", "replay_signals.json", "replay_signals_msgpack.json", "replay_sources.json",
+                      "replay_version.json"]
 
 
 @pytest.mark.parametrize("history", GOLDEN)
 async def test_golden_history_replays_against_the_current_code(history):
     result = await replay(history)
     assert result.ok, f"{result.error_type}: {result.message}"
+
+
+def test_every_golden_history_replays_in_a_fresh_process() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pidflow.temporal_host._replay", "replay", str(HISTORIES / "app.yaml"),
+         *(str(HISTORIES / name) for name in GOLDEN)],
+        cwd=HERE.parents[1], capture_output=True, text=True, timeout=120,
+    )
+    results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert [Path(r["file"]).name for r in results] == GOLDEN, proc.stderr[-3000:]
+    assert all(r["ok"] for r in results), results
+    assert proc.returncode == 0
+
+
+def signals_and_encodings(history: str) -> list[tuple[str, str]]:
+    """(signal name, payload encoding) of each signal the run received or sent, from the history file as stored."""
+    doc = json.loads((HISTORIES / history).read_text())
+    out = []
+    for event in doc["history"]["events"]:
+        attrs = (event.get("workflowExecutionSignaledEventAttributes")
+                 or event.get("signalExternalWorkflowExecutionInitiatedEventAttributes"))
+        if attrs:
+            encoding = base64.b64decode(attrs["input"]["payloads"][0]["metadata"]["encoding"]).decode()
+            out.append((attrs["signalName"], encoding))
+    return out
+
+
+def test_golden_signal_histories_hold_the_old_and_the_new_signal_names_and_encodings() -> None:
+    old = ["pidflow.link", "pidflow.message", "pidflow.messages", "pidflow.messages", "pidflow.message",
+           "pidflow.unlink", "pidflow.event", "pidflow.cancel", "pidflow.message"]
+    assert signals_and_encodings("replay_signals_msgpack.json") == [(name, "binary/msgpack") for name in old]
+    new = ["pidflow.link", "msg:hello", "msgs:tick", "pidflow.messages", "msg:order", "pidflow.unlink",
+           "event:EXIT", "pidflow.cancel", "msg:go"]
+    assert signals_and_encodings("replay_signals.json") == [(name, "json/plain") for name in new]
+
+
+@pytest.mark.parametrize("history", ["replay_signals_msgpack.json", "replay_signals.json"])
+def test_values_of_every_wire_type_decode_the_same_from_both_encodings(history: str) -> None:
+    value = recorded(history)
+    order = value["order"]
+    pid = order.pop("pid")
+    assert isinstance(pid, Pid) and pid.node is not None
+    assert order == {"bytes": b"\xff\x00", "float": 1.0, "max": 2**63 - 1, "min": -2**63, "sparse": {1: "a", 5: "b"},
+                     "err": Error("NOT_FOUND", "no such order"), "nested": [1, [2.5, "x"], {"k": "v"}],
+                     "dollar": {"$pid": "not a pid"}, "empty": {}, "list": []}
+    assert type(order["float"]) is float and order["err"].details == {"id": 7}
+    assert value["events"]["EXIT"] == {"from": pid, "value": {"stopped": True, "bytes": b"\xff\x00"}}
+    own = value["own"]
+    assert (own["float"], type(own["float"]), own["int"], type(own["int"])) == (1.0, float, 1, int)
+    assert own["sparse"] == {1: "a", 7: "b"} and own["half"] == {0.5: True}
+    assert own["err"] == Error("CONFLICT", "busy", retryable=True)
+    assert [m["topic"] for m in value["burst"]] == ["tick", "tick", "tick", "tock", "tick", "tock"]
 
 
 async def test_incompatible_change_to_a_lua_workflow_is_reported_as_nondeterminism():

@@ -74,7 +74,8 @@ async def replay_version(api: Any) -> pidflow.Pid:
 
 async def replay_signals(api: Any) -> pidflow.Pid:
     """Every signal a node sends a workflow: a message, bursts (batched by the outbox) of one topic and of two, a
-    listened topic carrying values of every wire type, link and unlink, the EXIT of a monitored local process, cancel."""
+    listened topic carrying values of every wire type, link and unlink, the EXIT of a monitored local process,
+    cancel; and the workflow sends a message to another workflow."""
 
     async def watched(_input: Any) -> Any:
         async for message in pidflow.process.inbox():
@@ -82,7 +83,8 @@ async def replay_signals(api: Any) -> pidflow.Pid:
                 return {"stopped": True, "bytes": b"\xff\x00"}
 
     local = await api.spawn(watched)
-    pid = await api.spawn_monitored("app:replay_signals", "app:worker", {"watch": local})
+    peer = await api.spawn_monitored("app:replay_sources", "app:worker")  # replay_signals sends it "go"
+    pid = await api.spawn_monitored("app:replay_signals", "app:worker", {"watch": local, "peer": peer})
     await api.link(pid)
     await api.send(pid, "hello", {"n": 1, "text": "héllo"})
     await _ack(api, 1)
@@ -104,8 +106,9 @@ async def replay_signals(api: Any) -> pidflow.Pid:
     await api.unlink(pid)
     await api.send(local, "stop")
     await api.cancel(pid, 60)
-    event = await api.events().receive()
-    assert event.result.error is None, event
+    for _ in range(2):
+        event = await api.events().receive()
+        assert event.result.error is None, event
     return pid
 
 

@@ -1,7 +1,7 @@
--- Every signal a node sends a workflow (a message, bursts of messages of one topic and of several, a listened topic, link, unlink, the EXIT
--- of a monitored local process, cancel) and values of every wire type, returned as received: the golden
--- histories replay_signals_msgpack.json (msgpack, one signal name per kind) and replay_signals.json (JSON,
--- signals named by topic) run this code.
+-- Every signal a node sends a workflow (a message, bursts of one topic and of two, a listened topic, link,
+-- unlink, the EXIT of a monitored local process, cancel), a message to another workflow, and values of every wire
+-- type, returned as received. The golden histories replay_signals_msgpack.json (msgpack, one signal name per
+-- kind) and replay_signals.json (JSON, signals named by topic) run this code.
 local function main(input)
     process.monitor(input.watch)
     local inbox = process.inbox()
@@ -28,6 +28,7 @@ local function main(input)
             seen.CANCEL = {deadline = event.deadline}
         end
     end
+    process.send(input.peer, "go", {n = 2, from = process.pid()})  -- a signal to another workflow
     return {
         first = {topic = first:topic(), data = first:payload():data(), from = first:from()},
         burst = burst,
