@@ -5,7 +5,7 @@ Run: .venv/bin/python benchmarks/temporal_throughput.py [--workflows 200] [--sig
 One in-memory dev server (``temporal server start-dev``, started by this script) serves both flavours:
 
 * native: plain temporalio ``@workflow.defn`` classes + an ``@activity.defn`` function on a temporalio ``Worker``
-  (unsandboxed, pidflow's msgpack data converter, so both sides encode payloads the same way);
+  (unsandboxed; temporalio's default data converter, ``json/plain``, as a native app has it);
 * Lua: a pidflow app (YAML + ``bench.lua`` + a ``function.py`` activity) on a pidflow node whose
   ``temporal.client`` has no address, so ``PIDFLOW_TEMPORAL_ADDRESS`` points it at the same server; driven
   through the node's process API (``node.process.exec`` / ``spawn_monitored`` / ``send``), as an app would.
@@ -15,12 +15,13 @@ Figures (higher is better):
 1. throughput: ``--workflows`` workflows started at once, each calling one activity and returning its result;
    workflows per second from the first start to the last result;
 2. signals: one workflow receives ``--signals`` signals sent one after the other by a temporalio client (Lua: the
-   node's client sends ``pidflow.message``, as the node's outbox does for one message) and takes them one
+   node's client sends ``msg:tick``, as the node's outbox does for one message) and takes them one
    receive at a time; signals per second from the first send to the workflow's result. A burst of
    ``node.process.send`` is also timed (the outbox batches it into few signals), for reference only;
 3. replay: one history of ~1,000 events per flavour (a workflow calling ``--chain`` activities in sequence), timed
    through ``temporalio.worker.Replayer.replay_workflow``; the Lua flavour replays ``LuaWorkflow`` with its
-   ``WorkerConfig`` built offline from the app (``register_config``), unsandboxed, pidflow's data converter.
+   ``WorkerConfig`` built offline from the app (``register_config``), unsandboxed, pidflow's data converter (the
+   native one temporalio's default).
 
 Each figure is the best of ``--repeats`` rounds; native and Lua rounds alternate, so background load hits both.
 The dev server runs with ``history.transferProcessorMaxPollRPS`` raised (``_temporal_common.FAST_SERVER``;
@@ -40,7 +41,8 @@ from typing import Any
 
 import trio
 from temporalio import activity, common, workflow
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -157,8 +159,13 @@ class Figures:
 
 
 # -- native rounds ----------------------------------------------------------------------------------------------------
+async def native_client(address: str) -> Client:
+    """A plain temporalio client: temporalio's default data converter (JSON), as a native app has it."""
+    return await Client.connect(address, data_converter=DataConverter.default)
+
+
 async def native_round(address: str, args: argparse.Namespace, figures: Figures, record: bool) -> None:
-    client = await tc.connect(address)
+    client = await native_client(address)
     task_queue = f"native-{uuid.uuid4().hex[:8]}"
     async with tc.native_worker(client, task_queue, NATIVE_WORKFLOWS, [work]):
         # warm-up: one workflow through the whole path
@@ -227,8 +234,9 @@ async def lua_round(app: Path, args: argparse.Namespace, figures: Figures, recor
 
         async def signal_each() -> None:
             handle = host.client.get_workflow_handle(pid.id)
+            name = protocol.message_signal("tick")  # "msg:tick", as the outbox names one message
             for i in range(args.signals):
-                await handle.signal(protocol.MESSAGE, Message("tick", i, api.pid()).to_wire())
+                await handle.signal(name, Message("tick", i, api.pid()).to_wire())
 
         start, cpu = time.perf_counter(), time.process_time()
         await host.service.aio.run(signal_each)
@@ -267,13 +275,14 @@ def lua_replay_workflow(app: Path) -> type:
 async def replays(address: str, app: Path, args: argparse.Namespace, figures: Figures) -> None:
     client = await tc.connect(address)
     flavours = {"native": NativeChain, "lua": lua_replay_workflow(app)}
+    converters = {"native": DataConverter.default, "lua": DATA_CONVERTER}
     histories: dict[str, WorkflowHistory] = {}
     for flavour, workflow_id in figures.history_ids.items():
         histories[flavour] = await client.get_workflow_handle(workflow_id).fetch_history()
         figures.history_events[flavour] = len(histories[flavour].events)
     for _ in range(args.repeats):
         for flavour in ("native", "lua"):
-            replayer = Replayer(workflows=[flavours[flavour]], data_converter=DATA_CONVERTER,
+            replayer = Replayer(workflows=[flavours[flavour]], data_converter=converters[flavour],
                                 workflow_runner=UnsandboxedWorkflowRunner(), build_id=REPLAY_BUILD_ID)
             start = time.perf_counter()
             await replayer.replay_workflow(histories[flavour])
@@ -311,7 +320,7 @@ def main() -> None:
 
     best = {flavour: {k: max(v) for k, v in getattr(figures, flavour).items()} for flavour in ("native", "lua")}
     server = "default" if args.default_server else "transferProcessorMaxPollRPS=10000"
-    print(f"server: temporal dev server (in memory, {server}); native: unsandboxed, pidflow msgpack converter; "
+    print(f"server: temporal dev server (in memory, {server}); native: unsandboxed, temporalio's default converter; "
           f"best of {args.repeats}")
     for flavour in ("native", "lua"):
         b, cpu = best[flavour], {k: min(v) * 1000 for k, v in figures.cpu[flavour].items()}
