@@ -42,7 +42,7 @@ def recorded(history: str) -> dict:
 
 def test_every_golden_history_is_committed() -> None:
     assert GOLDEN == ["replay_pairs.json", "replay_signals.json", "replay_signals_msgpack.json", "replay_sources.json",
-                      "replay_version.json"]
+                      "replay_upgrade.json", "replay_version.json"]
 
 
 @pytest.mark.parametrize("history", GOLDEN)
@@ -101,6 +101,19 @@ def test_values_of_every_wire_type_decode_the_same_from_both_encodings(history: 
     assert own["sparse"] == {1: "a", 7: "b"} and own["half"] == {0.5: True}
     assert own["err"] == Error("CONFLICT", "busy", retryable=True)
     assert [m["topic"] for m in value["burst"]] == ["tick", "tick", "tick", "tock", "tick", "tock"]
+
+
+def test_a_run_started_before_issue_10_went_on_receiving_after_the_upgrade() -> None:
+    # Its first half ran on the old code, the second on a worker that replayed the first (record_golden.py).
+    assert signals_and_encodings("replay_upgrade.json") == [
+        ("pidflow.message", "binary/msgpack"), ("msg:after", "json/plain"), ("msg:stop", "json/plain")]
+    value = recorded("replay_upgrade.json")
+    owner = value["input"].pop("owner")
+    assert value["input"] == {"bytes": b"\x00\xff", "sparse": {1: "a", 9: "b"}, "float": 2.0}
+    before, after = value["got"]
+    assert (before["topic"], before["from"]) == ("before", owner)
+    assert before["data"] == {"n": 1, "err": Error("TIMEOUT", "slow")} and before["data"]["err"].details == {"s": 5}
+    assert after["topic"] == "after" and after["data"]["n"] == 2 and isinstance(after["from"], Pid)
 
 
 async def test_incompatible_change_to_a_lua_workflow_is_reported_as_nondeterminism():

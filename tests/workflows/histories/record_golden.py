@@ -9,15 +9,21 @@ Histories recorded by an older pidflow are kept as they are, never re-recorded: 
 they test. ``replay_sources``, ``replay_pairs``, ``replay_version`` and ``replay_signals_msgpack`` were recorded
 before issue 10 (payloads in msgpack, one signal name per kind: ``pidflow.message``, ``pidflow.messages``,
 ``pidflow.event``); ``replay_signals`` is the same scenario as ``replay_signals_msgpack`` recorded with JSON
-payloads and signals named by topic. Without names, the script records only the scenarios whose file is missing.
+payloads and signals named by topic. ``replay_upgrade`` is a run that a pidflow from before issue 10 started and
+this one finished: its first half runs in a subprocess on the old code (a tree of commit 7fcc7b0, named by
+``PIDFLOW_GOLDEN_OLD_CODE``) before this process starts its worker, so the history holds both encodings and both
+signal names, and the second half ran on a worker that replayed the first. Without names, the script records only
+the scenarios whose file is missing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import sys
 import tempfile
-import os
+import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -112,12 +118,46 @@ async def replay_signals(api: Any) -> pidflow.Pid:
     return pid
 
 
+UPGRADE_ID = f"upgrade-{uuid.uuid4()}"
+
+
+async def replay_upgrade_started(api: Any) -> pidflow.Pid:
+    """The first half of ``replay_upgrade``, run by the old code: start the run and send it one message."""
+    pid = await api.with_name(UPGRADE_ID).spawn("app:replay_upgrade", "app:worker", {
+        "owner": api.pid(), "bytes": b"\x00\xff", "sparse": {1: "a", 9: "b"}, "float": 2.0})
+    await api.send(pid, "before", {"n": 1, "err": pidflow.Error("TIMEOUT", "slow", details={"s": 5})})
+    await _ack(api, 1)
+    return pid
+
+
+async def replay_upgrade(api: Any) -> pidflow.Pid:
+    """The second half, run by this code once the old node stopped: more messages, then the end."""
+    pid = pidflow.Pid("app:worker", UPGRADE_ID)
+    await api.monitor(pid)
+    await api.send(pid, "after", {"n": 2, "from_old": api.pid()})
+    await _ack(api, 2)
+    await api.send(pid, "stop")
+    event = await api.events().receive()
+    assert event.result.error is None, event
+    return pid
+
+
+def start_upgrade_with_old_code(address: str) -> None:
+    old = os.environ.get("PIDFLOW_GOLDEN_OLD_CODE")
+    if not old:
+        raise SystemExit("replay_upgrade: set PIDFLOW_GOLDEN_OLD_CODE to a tree of pidflow before issue 10 "
+                         "(e.g. git worktree add /tmp/old 7fcc7b0)")
+    env = {**os.environ, "PYTHONPATH": old, ADDRESS_ENV: address, "PIDFLOW_GOLDEN_UPGRADE_ID": UPGRADE_ID}
+    subprocess.run([sys.executable, __file__, "--upgrade-first-half"], env=env, check=True, cwd=old)
+
+
 SCENARIOS: dict[str, Callable[[Any], Awaitable[pidflow.Pid]]] = {
     "replay_sources": replay_sources,
     "replay_pairs": replay_pairs,
     "replay_version": replay_version,
     "replay_signals_msgpack": replay_signals,
     "replay_signals": replay_signals,
+    "replay_upgrade": replay_upgrade,
 }
 
 
@@ -127,7 +167,8 @@ async def run_scenarios(names: list[str]) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as state:
         async with pidflow.open_node(registry("replay_version_v1.lua"), state_dir=state) as node:
             for name in names:
-                ids[name] = (await SCENARIOS[name](node.process)).id
+                scenario = replay_upgrade_started if name == "replay_upgrade_started" else SCENARIOS[name]
+                ids[name] = (await scenario(node.process)).id
     return ids
 
 
@@ -139,6 +180,11 @@ async def save(address: str, ids: dict[str, str]) -> None:
 
 
 def main(argv: list[str]) -> None:
+    if argv == ["--upgrade-first-half"]:  # in the subprocess of start_upgrade_with_old_code, on the old code
+        global UPGRADE_ID
+        UPGRADE_ID = os.environ["PIDFLOW_GOLDEN_UPGRADE_ID"]
+        trio.run(run_scenarios, ["replay_upgrade_started"])
+        return
     names = argv or [name for name in SCENARIOS if not (HERE / f"{name}.json").exists()]
     unknown = sorted(set(names) - set(SCENARIOS))
     if unknown:
@@ -150,6 +196,8 @@ def main(argv: list[str]) -> None:
     server.start()
     try:
         os.environ[ADDRESS_ENV] = server.address
+        if "replay_upgrade" in names:
+            start_upgrade_with_old_code(server.address)
         ids = trio.run(run_scenarios, names)
         asyncio.run(save(server.address, ids))
     finally:
