@@ -124,3 +124,17 @@ async def wait_signals(address: str, pid: pidflow.Pid, count: int) -> None:
         while sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
                   for e in await history_of(address, pid.id)) < count:
             await trio.sleep(0.05)
+
+
+async def test_start_messages_of_a_signal_with_start_are_named_after_their_topic(make_app, temporal_address,
+                                                                                  task_queue):
+    app = make_app([dict(COLLECT)])
+    async with pidflow.open_node(app) as node:
+        spawner = node.process.with_name(f"collect-{task_queue}").with_message("go", 1).with_message("go", 2)
+        pid = await spawner.spawn_monitored("app:collect", "app:worker", {"count": 2})
+        result = await exit_of(node, pid)
+    assert result.value == ["go", "go"]
+    signals = [e.workflow_execution_signaled_event_attributes for e in await history_of(temporal_address, pid.id)
+               if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
+    assert [s.signal_name for s in signals] == ["msgs:go"]
+    assert [m["data"] for m in as_json(signals[0].input.payloads[0])] == [1, 2]
