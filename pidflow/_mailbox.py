@@ -29,7 +29,7 @@ class Mailbox(Generic[T]):
     After ``close`` the queued items can still be received; then ``receive`` raises ``trio.EndOfChannel``.
     """
 
-    __slots__ = ("_items", "_lot", "_closed", "_on_put", "__weakref__")
+    __slots__ = ("_items", "_lot", "_closed", "_on_put", "_gate", "__weakref__")
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
@@ -37,6 +37,15 @@ class Mailbox(Generic[T]):
         self._closed = False
         # Observer used by the Lua driver to learn that a parked Lua coroutine may proceed (see `observe`).
         self._on_put: Callable[[], Any] | None = None
+        # Admission check used by the Lua driver (see `gate`).
+        self._gate: Callable[[T], bool] | None = None
+
+    def gate(self, check: Callable[[T], bool] | None) -> None:
+        """Let ``check(item)`` vet every ``put`` before the item is queued: False drops it (its receiver is
+        ending), an exception refuses it and reaches the sender (a Lua process refuses a message it could not
+        receive with INVALID, and counts queued bytes against its memory limit). One gate per mailbox; None
+        removes it."""
+        self._gate = check
 
     def observe(self, callback: Callable[[], Any] | None) -> None:
         """Call ``callback()`` (synchronously, must not raise) after every ``put`` and on ``close``: lets a
@@ -47,6 +56,8 @@ class Mailbox(Generic[T]):
     def put(self, item: T) -> None:
         """Deliver without blocking (mailboxes are unbounded). Items put after ``close`` are dropped."""
         if self._closed:
+            return
+        if self._gate is not None and not self._gate(item):
             return
         self._items.append(item)
         if self._lot is not None and self._lot:

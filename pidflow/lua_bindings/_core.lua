@@ -43,8 +43,8 @@ local K = {
   concat = table.concat, pack = pack, unpack = unpack, rawget = rawget, running = raw_running,
   string = string, math = math, table = table, tonumber = tonumber,
   -- the raw C functions the guards part wraps (insert, remove and setmetatable are the raw ones above)
-  find = lib.find, match = lib.match, gmatch = lib.gmatch, gsub = lib.gsub, move = lib.move,
-  getinfo = getinfo, traceback = traceback,
+  find = lib.find, match = lib.match, gmatch = lib.gmatch, gsub = lib.gsub, move = lib.move, sort = lib.sort,
+  getinfo = getinfo, traceback = traceback, rawlen = rawlen,
 }
 -- the wrapped versions come from the coroutine part (see the end of this file)
 co_lib.create, co_lib.resume, co_lib.wrap, co_lib.close, co_lib.running = nil, nil, nil, nil, nil

@@ -17,12 +17,26 @@
 -- Lua), a watchdog thread (a hook cannot be set on a coroutine safely from another thread).
 local need, string, type, math_type, select, error, getmetatable, pcall, tostring = need, string, type, math_type, select, error, getmetatable, pcall, tostring
 local raw_find, raw_match, raw_gmatch, raw_gsub = find, match, gmatch, gsub
-local raw_move, raw_insert, raw_remove = move, insert, remove
+local raw_move, raw_insert, raw_remove, raw_sort, rawlen = move, insert, remove, sort, rawlen
 local byte, sub, tonumber, tointeger, maxinteger = string.byte, string.sub, tonumber, math.tointeger, math.maxinteger
 
 local BUDGET = 10000000   -- matcher steps one C call may take (~40 ms on the project's machine)
 local LINEAR = 64         -- a pattern whose work per start position is at most this runs in C at any length
 local CHUNK = 4096        -- elements table.move moves per C call
+local LONG = 100000       -- steps after which a C call asks for the hook (tick)
+
+-- tick(): after a long C call, the hook at the next instruction of this coroutine (at most once per 5 ms of CPU):
+-- a loop of long calls is paced by time, not by its few instructions (see _driver.py)
+local sethook, hookfn, clock, last = S.sethook, S.hookfn, S.clock, 0
+local function tick()
+  if hookfn == nil then return end
+  local t = clock()
+  if t - last >= 0.005 then
+    last = t
+    sethook(hookfn, "", 1)
+  end
+end
+local function ticked(...) tick() return ... end
 
 -- intarg(v, default): an integer argument as luaL_optinteger reads it, or nil if it is not one (the raw
 -- function is then called to raise its own error, before it does any work)
@@ -134,6 +148,7 @@ local function find_windows(s, p, init)
     local last = pos + w + m - 2
     if last > n then last = n end
     local a, b = raw_find(sub(s, pos, last), p, 1, true)
+    tick()
     if a then return pos + a - 1, pos + b - 1 end
     pos = pos + w
   end
@@ -148,20 +163,26 @@ local function find(s, p, init, plain)
     if type(s) ~= "string" or type(p) ~= "string" or i == nil then return argcall(raw_find, "find", s, p, init, plain) end
     init = i
   end
+  local n = #s
   if plain then
-    if #p <= LINEAR then return raw_find(s, p, init, plain) end
+    if #p <= LINEAR then
+      if n * #p > LONG then return ticked(raw_find(s, p, init, plain)) end
+      return raw_find(s, p, init, plain)
+    end
   else
     local sh = cache[p] or shape(p)
-    if sh[1] then return raw_find(s, p, init) end
+    if sh[1] then
+      if n * sh[4] > LONG then return ticked(raw_find(s, p, init)) end
+      return raw_find(s, p, init)
+    end
   end
-  local n = #s
   local i = posrelat(init or 1, n)
   if i > n + 1 then return nil end
   if plain or plain_pattern(p) then
-    if (n - i + 1) * #p <= BUDGET then return raw_find(s, p, i, true) end
+    if (n - i + 1) * #p <= BUDGET then return ticked(raw_find(s, p, i, true)) end
     return find_windows(s, p, i)
   end
-  if cheap(cache[p] or shape(p), n - i + 1, true) then return raw_find(s, p, i) end
+  if cheap(cache[p] or shape(p), n - i + 1, true) then return ticked(raw_find(s, p, i)) end
   need("match")
   return S.lua_find(s, p, i, true)
 end
@@ -174,10 +195,13 @@ local function match(s, p, init)
     init = i
   end
   local sh = cache[p] or shape(p)
-  if sh[1] then return raw_match(s, p, init) end
   local n = #s
+  if sh[1] then
+    if n * sh[4] > LONG then return ticked(raw_match(s, p, init)) end
+    return raw_match(s, p, init)
+  end
   local i = posrelat(init or 1, n)
-  if i > n + 1 or cheap(sh, n - i + 1, true) then return raw_match(s, p, i) end
+  if i > n + 1 or cheap(sh, n - i + 1, true) then return ticked(raw_match(s, p, i)) end
   need("match")
   return S.lua_find(s, p, i, false)
 end
@@ -208,7 +232,8 @@ local function gsub(s, p, repl, max_n)
     if max_n ~= nil then max_n = mx end
   end
   local sh = cache[p] or shape(p)
-  if sh[1] or cheap(sh, #s, true) then return raw_gsub(s, p, repl, max_n) end
+  if sh[1] and #s * sh[4] <= LONG then return raw_gsub(s, p, repl, max_n) end
+  if sh[1] or cheap(sh, #s, true) then return ticked(raw_gsub(s, p, repl, max_n)) end
   need("match")
   return S.lua_gsub(s, p, repl, max_n or #s + 1)
 end
@@ -234,6 +259,7 @@ local function move(a1, f, e, t, a2)
       local last = c + CHUNK - 1
       if last > n - 1 then last = n - 1 end
       raw_move(a1, fi + c, fi + last, ti + c, dst)
+      tick()
     end
   else                                                 -- overlapping, moving up: from the end
     local c = ((n - 1) // CHUNK) * CHUNK
@@ -241,6 +267,7 @@ local function move(a1, f, e, t, a2)
       local last = c + CHUNK - 1
       if last > n - 1 then last = n - 1 end
       raw_move(a1, fi + c, fi + last, ti + c, dst)
+      tick()
       c = c - CHUNK
     end
   end
@@ -279,6 +306,14 @@ local function remove(t, pos)
   t[p] = nil
   return v
 end
+-- sort: n log n comparisons in one C call (no more than the memory limit allows): paced by a tick after
+local function sort(t, comp)
+  local tc = type(comp)
+  if type(t) ~= "table" or (comp ~= nil and tc ~= "function") then return argcall(raw_sort, "sort", t, comp) end
+  raw_sort(t, comp)
+  if rawlen(t) > CHUNK then tick() end
+end
 rawset(table, "move", move)
 rawset(table, "insert", insert)
 rawset(table, "remove", remove)
+rawset(table, "sort", sort)

@@ -195,7 +195,6 @@ class LuaProcess:
         self._abort: Error | None = None
         #: The gates on the mailboxes this process reads (local processes; see _admission).
         self._gates: list[MailboxGate] = []
-        self._last_hook = 0.0  # when the hook last ran (see _pace)
         self._hooks = 0  # hook calls so far, up to _TICK_AFTER (then the allocation tick is armed)
         #: How the last run ended: "returned" (a value, or ``nil, err``), "raised" (a Lua error), "terminated",
         #: or "budget" (Budget preemption). Hosts use it: in a workflow only "returned" ends the workflow.
@@ -360,14 +359,16 @@ class LuaProcess:
         try:
             out = self._rt.step(now, *channels)
         except Exception as exc:  # lupa.LuaMemoryError at the top level, or a lupa error
-            self._step_out = (b"python", exc)
+            # (the hook also fires in the scheduler's own code, outside any task: stopping there raises TERM
+            # out of the step)
+            self._step_out = (b"terminated",) if self._stopping else (b"python", exc)
             return
         self._step_out = out if isinstance(out, tuple) else (out,)
 
-    def _check(self, n: int = HOOK_COUNT) -> bool | int:
-        """The instruction hook, called when the running coroutine's count ``n`` of instructions ran out: True
-        stops the running Lua code (uncatchably); a number asks for the next call after that many instructions
-        (see :meth:`_pace`)."""
+    def _check(self, n: int = HOOK_COUNT, took: float = 0.0) -> bool | int:
+        """The instruction hook, called when the running coroutine's count ``n`` of instructions ran out (they
+        took ``took`` seconds of CPU): True stops the running Lua code (uncatchably); a number asks for the next
+        call after that many instructions (see :meth:`_pace`)."""
         if self._stopping:
             return True
         if not self._started:   # pidflow's own code, while the state is made
@@ -377,7 +378,7 @@ class LuaProcess:
             self._hooks += 1
             if self._hooks == _TICK_AFTER or self._rt.memory_used() > _TICK_HEAP:
                 self._arm_tick()
-        count = self._pace(now, n)
+        count = self._pace(n, took)
         if now - self._slice_start < self._slice:
             return count
         if self._budget:
@@ -396,21 +397,17 @@ class LuaProcess:
         except Exception:  # noqa: BLE001 - no memory left to load it: the count alone paces the hook
             pass
 
-    def _pace(self, now: float, n: int) -> int | bool:
+    def _pace(self, n: int, period: float) -> int | bool:
         """A new count for the running coroutine's hook, or False to keep ``n``: proportionally fewer instructions
-        when the last ``n`` took longer than ``_PERIOD_SLOW`` (shrink at once), twice as many when they took less
-        than half of ``_PERIOD_TARGET`` (grow slowly, so that slow instructions mixed with fast ones keep it low)."""
-        last = self._last_hook
-        self._last_hook = now
-        if last < self._slice_start:
-            last = self._slice_start
-        period = now - last
+        when the last ``n`` took longer than ``_PERIOD_SLOW`` (shrink at once), eight times as many when they took
+        less than half of ``_PERIOD_TARGET`` (grow in steps, so that slow instructions mixed with fast ones keep it
+        low). Few changes: each costs a walk of the coroutine's call stack (``lua_sethook`` marks every frame)."""
         if not isinstance(n, int) or n < 1:
             n = 1
         if period > _PERIOD_SLOW and n > 1:
             return max(1, int(n * _PERIOD_TARGET / period))
         if period < _PERIOD_TARGET / 2 and n < HOOK_COUNT:
-            return min(HOOK_COUNT, n * 2)
+            return min(HOOK_COUNT, n * 8)
         return False
 
     def _result(self, status: tuple) -> Any:

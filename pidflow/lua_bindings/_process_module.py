@@ -20,7 +20,7 @@ from .._events import Event, Message
 from .._pid import Pid
 from ..errors import Error, ErrorKind
 from ._durations import parse_duration
-from ._values import pid_of
+from ._values import OverMemory, pid_of
 from ._modules import ModuleContext, register_module
 
 
@@ -279,7 +279,18 @@ class _ProcessModule:
         table = event.to_wire()
         if event.deadline is not None:
             table["deadline"] = event.deadline * 1000.0
-        return self.ctx.to_lua(table)
+        try:
+            return self.ctx.to_lua(table)
+        except OverMemory:
+            raise
+        except Error as exc:
+            # an EXIT whose result cannot cross into Lua (a Python child returned an object): the watcher still
+            # learns of the exit, with INVALID instead of the value
+            if "result" not in table:
+                raise
+            table["result"] = {"error": Error(ErrorKind.INVALID, f"the result of {event.from_} cannot be passed to "
+                                              f"Lua: {exc.message}", retryable=False)}
+            return self.ctx.to_lua(table)
 
     def inbox(self) -> Any:
         return self.ctx.source_channel(self.port.inbox(), self.message_parts, self.message_maker())

@@ -27,19 +27,22 @@ local P = {sethook = debug.sethook, getinfo = debug.getinfo, traceback = debug.t
            getmetatable = debug.getmetatable, hookcount = opts.hookcount}
 P.TERM = setmetatable({}, {__name = "pidflow.terminated", __tostring = function() return "process terminated" end})
 if opts.check then
-  -- check(n) (n: the count that just ran out) -> true: stop (TERM, which no pcall catches); a number: call the
-  -- hook after that many instructions in this coroutine from now on (the driver paces the hook to the time
-  -- instructions take, see LuaProcess._check)
-  local check, TERM, sethook, gethook = opts.check, P.TERM, debug.sethook, debug.gethook
+  -- check(n, t) (n: the count that just ran out, t: the CPU time the Lua code took since the hook last returned)
+  -- -> true: stop (TERM, which no pcall catches); a number: call the hook after that many instructions in this
+  -- coroutine from now on (the driver paces the hook to the time instructions take, see LuaProcess._check; t
+  -- leaves out the hook's own work: sethook walks the coroutine's whole call stack)
+  local check, TERM, sethook, gethook, clock = opts.check, P.TERM, debug.sethook, debug.gethook, os.clock
+  local mark = clock()
   local function hookfn()
     local _, _, n = gethook()
-    local r = check(n)
+    local r = check(n, clock() - mark)
     if r then
       if r == true then error(TERM, 0) end
       sethook(hookfn, "", r)
     end
+    mark = clock()
   end
-  P.hookfn, P.clock = hookfn, os.clock
+  P.hookfn, P.clock = hookfn, clock
   debug.sethook(hookfn, "", opts.hookcount)
 end
 local REGISTRY = debug.getregistry()
@@ -393,12 +396,13 @@ if opts.deterministic then
 end
 -- Isolation (see _core_guards.lua): the C functions whose running time user input can make unbounded where the
 -- instruction hook never runs (pattern matching, plain find, table.move, table.insert/remove over a lying
--- __len), and setmetatable (a __gc finalizer runs with hooks off), leave the libraries here; the core installs
--- guarded versions on first access.
+-- __len) or long (table.sort), and setmetatable (a __gc finalizer runs with hooks off), leave the libraries
+-- here; the core installs guarded versions on first access.
 P.lib = {find = string.find, match = string.match, gmatch = string.gmatch, gsub = string.gsub,
-         move = table.move, insert = table.insert, remove = table.remove, setmetatable = setmetatable}
+         move = table.move, insert = table.insert, remove = table.remove, sort = table.sort,
+         setmetatable = setmetatable}
 string.find, string.match, string.gmatch, string.gsub = nil, nil, nil, nil
-table.move, table.insert, table.remove, setmetatable = nil, nil, nil, nil
+table.move, table.insert, table.remove, table.sort, setmetatable = nil, nil, nil, nil, nil
 -- lupa reads the global `debug` (and indexes it) on every call from Python, outside any protected call: user
 -- code must not be able to define it. The table user code knows as _G stays the environment of every chunk
 -- pidflow loads (P.G); the registry's global table, which lupa and an env-less load() see, becomes an empty
