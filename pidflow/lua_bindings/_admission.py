@@ -10,26 +10,27 @@ Two rules, checked when an item is delivered (``Mailbox.gate``), in the sender's
   dropped, so a process that does not read its inbox cannot grow the node without bound.
 
 The size is an estimate of what the item will cost in the Lua state (the same constants as ``_values``), made
-with one walk that also validates. It is recomputed when the driver takes an item while others remain queued;
-a gate whose mailbox was drained is reset to zero, so estimates never drift (a process that keeps up with its
-inbox, the common case, never re-walks). Events (EXIT results ...) are counted but never refused: they come
-from the system, not from a sender that could handle the error.
+with one walk that also validates (:func:`item_size`); the gate itself is ``LuaProcess._admit``, whose hot path
+(a scalar payload, far from the limit) walks nothing. The process keeps one total: it is recomputed down when
+the driver takes an item while others remain queued, and reset to zero when all its mailboxes are drained, so
+estimates never drift (a process that keeps up with its inbox, the common case, never re-walks). Events (EXIT
+results ...) are counted but never refused: they come from the system, not from a sender that could handle the
+error.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._events import Event, Message
 from .._pid import Pid
 from ..errors import Error, ErrorKind
 from ._values import _MAX_DEPTH, _SLOT, _STRING, _TABLE
 
-if TYPE_CHECKING:
-    from ._driver import LuaProcess
-
 _SCALAR = 16
 _INT_MIN, _INT_MAX = -(2**63), 2**63
+#: The estimated size of a message with a scalar payload, without its topic.
+SCALAR_MESSAGE = _TABLE + _STRING + _SCALAR
 
 
 def payload_size(value: Any, depth: int = 0) -> int:
@@ -101,37 +102,3 @@ def item_size(item: Any, strict: bool = True) -> int:
         if strict and type(item) is not Event:
             raise
         return _TABLE
-
-
-class MailboxGate:
-    """The gate of one mailbox of a running Lua process (``mailbox.gate(gate)``): True admits the item, False
-    drops it (the process is ending), INVALID refuses it (the sender's ``send`` fails)."""
-
-    __slots__ = ("process", "mailbox", "queued")
-
-    def __init__(self, process: "LuaProcess", mailbox: Any) -> None:
-        self.process = process
-        self.mailbox = mailbox
-        #: Estimated bytes of the items this gate admitted that are still in the mailbox.
-        self.queued = 0
-
-    def __call__(self, item: Any) -> bool:
-        process = self.process
-        if process._stopping:
-            return False
-        size = item_size(item)
-        queued = size
-        for gate in process._gates:
-            queued += gate.queued
-        if queued + process._rt.memory_used() > process._rt.max_memory:
-            process._mailbox_overflow(queued)
-            return False
-        self.queued += size
-        return True
-
-    def taken(self, item: Any, more: bool) -> None:
-        """The driver took ``item``; ``more``: items remain in the mailbox."""
-        if not more:
-            self.queued = 0
-        elif self.queued:
-            self.queued = max(0, self.queued - item_size(item, strict=False))

@@ -48,7 +48,8 @@ import lupa.lua54 as lupa
 
 from ..errors import Error, ErrorKind
 from . import _stdlib  # noqa: F401  (registers the built-in modules)
-from ._admission import MailboxGate
+from .._events import Message
+from ._admission import SCALAR_MESSAGE, item_size
 from ._backend import Budget, LuaBackend
 from ._modules import ALWAYS_AVAILABLE, ModuleContext, module_factory
 from ._runtime import DEFAULT_MAX_MEMORY, HOOK_COUNT, Runtime
@@ -116,7 +117,7 @@ class _Source:
     no helper task; any other source gets a pump task that moves its items into ``buffer``."""
 
     __slots__ = ("source", "convert", "buffer", "pumping", "closed", "channel", "observed", "waiting", "owner", "sid",
-                 "parts", "gate")
+                 "parts", "gated")
 
     def __init__(self, source: Any, convert: Callable[[Any], Any], channel: Any, observed: bool) -> None:
         self.source = source
@@ -130,7 +131,7 @@ class _Source:
         self.owner: LuaProcess | None = None  # observed only: the process to wake (on_put), and our id there
         self.sid = 0
         self.parts = False  # convert returns the arguments of the channel's Lua `make` (see source_channel)
-        self.gate: MailboxGate | None = None  # the gate the driver put on the mailbox (local processes)
+        self.gated = False  # the driver put its gate on the mailbox (local processes)
 
     def on_put(self) -> None:
         """The observed source's callback (a bound method: cheaper than a closure per source)."""
@@ -193,8 +194,11 @@ class LuaProcess:
         self._started = False
         #: Why the process must end, set by a Python function made for Lua (see the module docstring) or a gate.
         self._abort: Error | None = None
-        #: The gates on the mailboxes this process reads (local processes; see _admission).
-        self._gates: list[MailboxGate] = []
+        #: The mailboxes this process gates (local processes; see _admission and _admit) and the estimated bytes
+        #: they hold; past _recheck queued bytes, each delivery reads the Lua heap again (see _admit).
+        self._gated: list[Any] = []
+        self._queued = 0
+        self._recheck = max_memory // 2
         self._hooks = 0  # hook calls so far, up to _TICK_AFTER (then the allocation tick is armed)
         #: How the last run ended: "returned" (a value, or ``nil, err``), "raised" (a Lua error), "terminated",
         #: or "budget" (Budget preemption). Hosts use it: in a workflow only "returned" ends the workflow.
@@ -256,8 +260,8 @@ class LuaProcess:
             for s in self._sources.values():
                 if s.observed:
                     s.source.observe(None)
-            for gate in self._gates:
-                gate.mailbox.gate(None)
+            for mailbox in self._gated:
+                mailbox.gate(None)
         if not outcome[0]:
             raise outcome[1]
         return outcome[1]
@@ -592,7 +596,7 @@ class LuaProcess:
         s.parts = make is not None
         if observed:
             s.owner, s.sid = self, sid
-            s.gate = self._gate(source)
+            s.gated = self._gate(source)
             source.observe(s.on_put)
         return channel
 
@@ -606,16 +610,57 @@ class LuaProcess:
             return
         self._gate(port.inbox())
 
-    def _gate(self, mailbox: Any) -> MailboxGate | None:
+    def _gate(self, mailbox: Any) -> bool:
         if self.backend.deterministic or not callable(getattr(mailbox, "gate", None)):
-            return None
-        for gate in self._gates:
-            if gate.mailbox is mailbox:
-                return gate
-        gate = MailboxGate(self, mailbox)
-        self._gates.append(gate)
-        mailbox.gate(gate)
-        return gate
+            return False
+        for gated in self._gated:
+            if gated is mailbox:
+                return True
+        self._gated.append(mailbox)
+        mailbox.gate(self._admit)
+        return True
+
+    def _admit(self, item: Any) -> bool:
+        """The gate of this process's mailboxes (see _admission): True admits ``item``, False drops it (the
+        process is ending), INVALID refuses it (the sender's ``send`` fails). Runs on every delivery: the hot path
+        is a message with a scalar payload, far from the limit."""
+        if self._stopping:
+            return False
+        if item.__class__ is Message:
+            data = item.data
+            cls = data.__class__
+            if (cls is int and -9223372036854775808 <= data <= 9223372036854775807) or cls is float \
+                    or data is None or cls is bool:
+                size = SCALAR_MESSAGE + len(item.topic)
+            else:
+                size = item_size(item)
+        else:
+            size = item_size(item)
+        queued = self._queued + size
+        if queued > self._recheck:
+            # a queue past half the room the heap left when last read: read it now (so queued bytes plus the heap
+            # go past max_memory by at most half of it between two reads, and a short queue never reads it)
+            room = self._rt.max_memory - self._rt.memory_used()
+            if queued > room:
+                self._mailbox_overflow(queued)
+                return False
+            self._recheck = queued if queued > room // 2 else room // 2
+        self._queued = queued
+        return True
+
+    def _taken(self, item: Any, more: bool) -> None:
+        """The driver took ``item`` from a gated mailbox (``more``: it holds more)."""
+        if not more:
+            if len(self._gated) == 1:
+                self._queued = 0
+                return
+            for mailbox in self._gated:
+                if mailbox:
+                    break
+            else:
+                self._queued = 0
+                return
+        self._queued = max(0, self._queued - item_size(item, strict=False))
 
     def _find_source(self, source: Any) -> _Source | None:
         for s in self._sources.values():  # a process has a handful of sources at most
@@ -635,17 +680,8 @@ class LuaProcess:
         if s is None:
             return False, True
         try:
-            return self._poll(s, sid)
-        except _MEMORY_ERRORS as exc:
-            return self._fail(exc)
-        except Error as exc:
-            _log.error("lua process %s: dropped an item it cannot receive: %s", self.entry_id, exc)
-            return self._src_poll(sid)
-        except Exception as exc:  # noqa: BLE001
-            return self._fail(exc)
-
-    def _poll(self, s: _Source, sid: int) -> tuple[Any, ...]:
-        if s.observed:
+            if not s.observed:
+                return self._poll_pumped(s, sid)
             try:
                 item = s.source.receive_nowait()
             except _EMPTY:
@@ -660,9 +696,21 @@ class LuaProcess:
             more = bool(s.source)
             if not more:
                 s.waiting = not s.closed
-            if s.gate is not None:
-                s.gate.taken(item, more)
+            if s.gated and self._queued:
+                if more or len(self._gated) > 1:
+                    self._taken(item, more)
+                else:
+                    self._queued = 0
             return (True, more, *s.convert(item)) if s.parts else (True, more, s.convert(item))
+        except _MEMORY_ERRORS as exc:
+            return self._fail(exc)
+        except Error as exc:
+            _log.error("lua process %s: dropped an item it cannot receive: %s", self.entry_id, exc)
+            return self._src_poll(sid)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc)
+
+    def _poll_pumped(self, s: _Source, sid: int) -> tuple[Any, ...]:
         if s.buffer:
             item = s.buffer.popleft()
             return (True, True, *s.convert(item)) if s.parts else (True, True, s.convert(item))

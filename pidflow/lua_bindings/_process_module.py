@@ -319,11 +319,18 @@ class _ProcessModule:
         if type(pid) is bytes:
             pid = pid_of(pid)
         else:
-            pid = values.from_lua(pid)
-        topic = values.from_lua(topic)
+            pid = _pid(values.from_lua(pid))
+        if type(topic) is bytes and topic:
+            try:
+                topic = topic.decode()
+            except UnicodeDecodeError:
+                pass
+        if type(topic) is not str:
+            raise Error(ErrorKind.INVALID, f"send expects a topic string, got {values.from_lua(topic)!r}")
         if type(data) is not int and type(data) is not float and data is not None and type(data) is not bool:
             data = values.from_lua(data)
-        return self.send(pid, topic, data)
+        self.port.send(pid, topic, data)
+        return True
 
     def set_options(self, options: Any) -> bool:
         if not isinstance(options, dict):

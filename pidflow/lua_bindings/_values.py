@@ -113,10 +113,16 @@ class Values:
         fit. A top-level ``bytes`` result is checked but pushed by the caller (as an argument or a result)."""
         if value is None or value is True or value is False or type(value) is float:
             return value
-        if type(value) is int:
+        t = type(value)
+        if t is int:
             if not -(2**63) <= value < 2**63:
                 raise Error(ErrorKind.INVALID, f"integer {value} does not fit in a Lua integer (64-bit)")
             return value
+        if t is Pid:   # a sender on every message: before the other checks
+            pids = self._pids
+            lua_pid = None if pids is None else pids.get(value)
+            if lua_pid is not None:
+                return lua_pid
         if isinstance(value, str):
             try:
                 b = value.encode("utf-8")
