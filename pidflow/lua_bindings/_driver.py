@@ -467,6 +467,8 @@ class LuaProcess:
             value = None
         if isinstance(value, Error):
             return value
+        if text is None:   # `return nil, err` with an err that is no error object nor string
+            text = repr(value)
         text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
         return Error(ErrorKind.INTERNAL, (f"{loc}: " if loc else "") + text, details=details)
 
