@@ -192,6 +192,7 @@ class LuaProcess:
         #: The Python functions made for Lua (ModuleContext.function/.blocking), by id (see ``_register``).
         self._fns: list[Any] = [None]
         self._started = False
+        self._stepping = False  # inside core.step: only there may the hook stop or pre-empt the Lua code
         #: Why the process must end, set by a Python function made for Lua (see the module docstring) or a gate.
         self._abort: Error | None = None
         #: The mailboxes this process gates (local processes; see _admission and _admit) and the estimated bytes
@@ -360,6 +361,7 @@ class LuaProcess:
                 _RUNNERS.idle.append(g)
 
     def _call_step(self, now: float, channels: tuple[Any, ...] = ()) -> None:
+        self._stepping = True
         try:
             out = self._rt.step(now, *channels)
         except Exception as exc:  # lupa.LuaMemoryError at the top level, or a lupa error
@@ -367,16 +369,19 @@ class LuaProcess:
             # out of the step)
             self._step_out = (b"terminated",) if self._stopping else (b"python", exc)
             return
+        finally:
+            self._stepping = False
         self._step_out = out if isinstance(out, tuple) else (out,)
 
     def _check(self, n: int = HOOK_COUNT, took: float = 0.0) -> bool | int:
         """The instruction hook, called when the running coroutine's count ``n`` of instructions ran out (they
         took ``took`` seconds of CPU): True stops the running Lua code (uncatchably); a number asks for the next
-        call after that many instructions (see :meth:`_pace`)."""
+        call after that many instructions (see :meth:`_pace`). Only inside a step: elsewhere it is pidflow's own
+        Lua running for Python (making the state, handing a result over), which TERM must not interrupt."""
+        if not self._stepping:
+            return False
         if self._stopping:
             return True
-        if not self._started:   # pidflow's own code, while the state is made
-            return False
         now = time.perf_counter()
         if self._hooks < _TICK_AFTER:
             self._hooks += 1
