@@ -16,7 +16,10 @@
 --   _core_values.lua     pid, error and array values and the helpers of the Python conversion (classify ...):
 --                        first pid/error made or Lua table converted to Python
 --   _core_blocking.lua   S.pyblocking, S.complete: blocking Python calls (process.spawn, funcs.call ...)
---   SANDBOX_GLOBALS_LUA  (in _sandbox.py) the load, collectgarbage and print wrappers: first access
+--   _core_guards.lua     string.find/match/gmatch/gsub and table.move/insert/remove/sort with bounded C calls
+--                        (first access to one of them); _core_match.lua, the Lua pattern matcher they fall back
+--                        on (first costly pattern); _core_tick.lua, the allocation tick (a process that computes)
+--   SANDBOX_GLOBALS_LUA  (in _sandbox.py) the load, collectgarbage, print and setmetatable wrappers: first access
 -- Python fetches S's functions through S.export, so a lazy field loads its part whichever side asks.
 -- A part is a precompiled chunk whose environment is K: it sees the core's internals and the standard
 -- functions captured here, before any user code ran, never the user's globals.

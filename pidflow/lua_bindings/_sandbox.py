@@ -3,9 +3,12 @@
 Removed: ``io``, ``debug``, ``package``, ``dofile``, ``loadfile``, ``string.dump``, every ``os`` function but
 ``time``/``clock``/``date``/``difftime`` (so no ``execute``, ``exit``, ``remove``, ``rename``, ``tmpname``,
 ``getenv``), the ``python`` table of lupa; ``load`` only accepts text chunks; ``collectgarbage`` only
-``collect``/``count``/``step``/``isrunning``; ``print`` goes to the ``pidflow.lua`` logger (these three wrappers are
-installed on first access, see ``SANDBOX_GLOBALS_LUA``); ``require`` is
-pidflow's (capability-checked, see ``_runtime.py``).
+``collect``/``count``/``step``/``isrunning``; ``print`` goes to the ``pidflow.lua`` logger; ``setmetatable`` refuses
+``__gc`` (these four wrappers are installed on first access, see ``SANDBOX_GLOBALS_LUA``); ``require`` is
+pidflow's (capability-checked, see ``_runtime.py``). ``string.find``/``match``/``gmatch``/``gsub`` and
+``table.move``/``insert``/``remove``/``sort`` are taken out and come back guarded on first access
+(``_core_guards.lua``). The registry's global table, which lupa reads on every call from Python outside any
+protected call, becomes an empty one: the ``_G`` Lua code sees is the environment pidflow gives its chunks.
 
 The instruction-count hook is installed here, while ``debug`` still exists; the privileged functions the core
 needs (``sethook`` for new coroutines, ``getinfo``/``traceback`` for error locations) are handed over in a table
