@@ -8,6 +8,7 @@ matcher, gives the C matcher's results and errors."""
 
 from __future__ import annotations
 
+import lupa.lua54 as lupa
 import pytest
 import trio
 from hypothesis import HealthCheck, given, settings
@@ -217,3 +218,61 @@ async def test_string_and_table_errors_name_the_function_as_stock_lua_does(lua):
     assert "bad argument #2 to 'insert' (number expected, got table)" in out[1]
     assert "bad argument #3 to 'gsub'" in out[2]
 
+
+
+# ---------------------------------------------------------------- the guarded functions behave as stock Lua's
+
+STOCK_CALLS = """
+local function show(ok, ...)
+  local parts = {tostring(ok)}
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    if type(v) == "string" and not ok then   -- (the name a C function gets depends on how it was called)
+      v = v:gsub("^[^:]*:%d+: ", ""):gsub("^(bad argument #%d+ to )'[^']*'", "%1'f'")
+    end
+    if type(v) == "table" then
+      local t = {}
+      for k = 0, 6 do t[#t + 1] = tostring(rawget(v, k)) end
+      v = table.concat(t, ",")
+    end
+    parts[#parts + 1] = type(v) .. ":" .. tostring(v)
+  end
+  return table.concat(parts, "|")
+end
+local function gm(s, p, i)
+  local out = {}
+  for a, b in string.gmatch(s, p, i) do out[#out + 1] = tostring(a) .. "," .. tostring(b) end
+  return table.concat(out, ";")
+end
+return function(c)
+  local s, p, i, plain, repl, n = c[1], c[2], c[3], c[4], c[5], c[6]
+  return {show(pcall(string.find, s, p, i, plain)), show(pcall(string.match, s, p, i)),
+          show(pcall(string.gsub, s, p, repl, n)), show(pcall(gm, s, p, i)),
+          show(pcall(table.move, {1, 2, 3, 4}, i or 1, n or 3, 2)),
+          show(pcall(table.insert, {1, 2, 3}, n or 1, "x")), show(pcall(table.remove, {1, 2, 3}, i))}
+end
+"""
+
+_args = st.one_of(st.none(), st.integers(-6, 8), st.sampled_from([1.0, 2.5, "2", "x", True]))
+_guard_cases = st.tuples(st.text(alphabet="ab()%1 ", max_size=8), patterns | st.text(alphabet="ab.", max_size=3),
+                         _args, st.sampled_from([None, True, False, 1]),
+                         st.sampled_from(["%0", "<%1>", "%%", "%2", "x", 7, "%"]), _args)
+
+
+_STOCK = lupa.LuaRuntime(encoding=None)   # stock Lua 5.4, no sandbox
+_STOCK_CALLS = _STOCK.execute(STOCK_CALLS)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_guard_cases, min_size=1, max_size=25))
+def test_the_guarded_string_and_table_functions_answer_as_stock_lua_does(cases):
+    expected = []
+    for case in cases:
+        args = {i + 1: (v.encode() if isinstance(v, str) else v) for i, v in enumerate(case) if v is not None}
+        expected.append([v.decode() for v in _STOCK_CALLS(_STOCK.table_from(args)).values()])
+    ours = trio.run(make_process(main_body(
+        "local f = load(input.src)() local out = {} for i, c in ipairs(input.cases) do "
+        "out[i] = f({c[1], c[2], c[3], c[4], c[5], c[6]}) end return out")).run,
+        {"src": STOCK_CALLS, "cases": [list(c) for c in cases]})
+    for case, mine, theirs in zip(cases, ours, expected):
+        assert mine == theirs, case
