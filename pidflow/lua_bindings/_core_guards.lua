@@ -113,15 +113,15 @@ local function shape(p)
   cache[p], cached = sh, cached + 1
   return sh
 end
--- cheap(sh, n, anchor_ok): may the C matcher run a pattern of this shape over n bytes? (anchor_ok: '^'
--- anchors, which it does not in gmatch)
+-- cheap(sh, n, anchor_ok): the bound of the C matcher's steps for a pattern of this shape over n bytes, or
+-- false beyond BUDGET (anchor_ok: '^' anchors, which it does not in gmatch)
 local function cheap(sh, n, anchor_ok)
   local bound = ((sh[2] and anchor_ok) and 1 or (n + 1)) * sh[4]
   for _ = 1, sh[3] do
     bound = bound * (n + 1)
     if bound > BUDGET then return false end
   end
-  return bound <= BUDGET
+  return bound <= BUDGET and bound
 end
 local function plain_pattern(p)   -- lstrlib's nospecials
   return not raw_find(p, "[%^%$%*%+%?%.%(%[%%%-]")
@@ -179,10 +179,16 @@ local function find(s, p, init, plain)
   local i = posrelat(init or 1, n)
   if i > n + 1 then return nil end
   if plain or plain_pattern(p) then
-    if (n - i + 1) * #p <= BUDGET then return ticked(raw_find(s, p, i, true)) end
+    local bound = (n - i + 1) * #p
+    if bound <= LONG then return raw_find(s, p, i, true) end
+    if bound <= BUDGET then return ticked(raw_find(s, p, i, true)) end
     return find_windows(s, p, i)
   end
-  if cheap(cache[p] or shape(p), n - i + 1, true) then return ticked(raw_find(s, p, i)) end
+  local bound = cheap(cache[p] or shape(p), n - i + 1, true)
+  if bound then
+    if bound > LONG then return ticked(raw_find(s, p, i)) end
+    return raw_find(s, p, i)
+  end
   need("match")
   return S.lua_find(s, p, i, true)
 end
@@ -201,7 +207,12 @@ local function match(s, p, init)
     return raw_match(s, p, init)
   end
   local i = posrelat(init or 1, n)
-  if i > n + 1 or cheap(sh, n - i + 1, true) then return ticked(raw_match(s, p, i)) end
+  if i > n + 1 then return nil end
+  local bound = cheap(sh, n - i + 1, true)
+  if bound then
+    if bound > LONG then return ticked(raw_match(s, p, i)) end
+    return raw_match(s, p, i)
+  end
   need("match")
   return S.lua_find(s, p, i, false)
 end
@@ -232,8 +243,11 @@ local function gsub(s, p, repl, max_n)
     if max_n ~= nil then max_n = mx end
   end
   local sh = cache[p] or shape(p)
-  if sh[1] and #s * sh[4] <= LONG then return raw_gsub(s, p, repl, max_n) end
-  if sh[1] or cheap(sh, #s, true) then return ticked(raw_gsub(s, p, repl, max_n)) end
+  local bound = sh[1] and #s * sh[4] or cheap(sh, #s, true)
+  if bound then
+    if bound > LONG then return ticked(raw_gsub(s, p, repl, max_n)) end
+    return raw_gsub(s, p, repl, max_n)
+  end
   need("match")
   return S.lua_gsub(s, p, repl, max_n or #s + 1)
 end

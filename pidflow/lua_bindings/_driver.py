@@ -201,6 +201,8 @@ class LuaProcess:
         self._queued = 0
         self._recheck = max_memory // 2
         self._hooks = 0  # hook calls so far, up to _TICK_AFTER (then the allocation tick is armed)
+        self._last_hook = 0.0  # when the hook last ran (see _pace)
+        self._rearmed = False  # the hook's last answer changed the count (see _pace)
         #: How the last run ended: "returned" (a value, or ``nil, err``), "raised" (a Lua error), "terminated",
         #: or "budget" (Budget preemption). Hosts use it: in a workflow only "returned" ends the workflow.
         self.ended_by: str | None = None
@@ -373,11 +375,11 @@ class LuaProcess:
             self._stepping = False
         self._step_out = out if isinstance(out, tuple) else (out,)
 
-    def _check(self, n: int = HOOK_COUNT, took: float = 0.0) -> bool | int:
-        """The instruction hook, called when the running coroutine's count ``n`` of instructions ran out (they
-        took ``took`` seconds of CPU): True stops the running Lua code (uncatchably); a number asks for the next
-        call after that many instructions (see :meth:`_pace`). Only inside a step: elsewhere it is pidflow's own
-        Lua running for Python (making the state, handing a result over), which TERM must not interrupt."""
+    def _check(self, n: int = HOOK_COUNT) -> bool | int:
+        """The instruction hook, called when the running coroutine's count ``n`` of instructions ran out: True
+        stops the running Lua code (uncatchably); a number asks for the next call after that many instructions
+        (see :meth:`_pace`). Only inside a step: elsewhere it is pidflow's own Lua running for Python (making the
+        state, handing a result over), which TERM must not interrupt."""
         if not self._stepping:
             return False
         if self._stopping:
@@ -387,7 +389,7 @@ class LuaProcess:
             self._hooks += 1
             if self._hooks == _TICK_AFTER or self._rt.memory_used() > _TICK_HEAP:
                 self._arm_tick()
-        count = self._pace(n, took)
+        count = self._pace(now, n)
         if now - self._slice_start < self._slice:
             return count
         if self._budget:
@@ -406,16 +408,28 @@ class LuaProcess:
         except Exception:  # noqa: BLE001 - no memory left to load it: the count alone paces the hook
             pass
 
-    def _pace(self, n: int, period: float) -> int | bool:
+    def _pace(self, now: float, n: int) -> int | bool:
         """A new count for the running coroutine's hook, or False to keep ``n``: proportionally fewer instructions
         when the last ``n`` took longer than ``_PERIOD_SLOW`` (shrink at once), eight times as many when they took
         less than half of ``_PERIOD_TARGET`` (grow in steps, so that slow instructions mixed with fast ones keep it
-        low). Few changes: each costs a walk of the coroutine's call stack (``lua_sethook`` marks every frame)."""
+        low). Few changes: each costs a walk of the coroutine's call stack (``lua_sethook`` marks every frame), and
+        the period after a change, which includes that walk, decides nothing (at a deep stack the walk alone would
+        look like slow instructions, and keep the count at one)."""
+        last = self._last_hook
+        self._last_hook = now
+        if last < self._slice_start:
+            last = self._slice_start
+        if self._rearmed:
+            self._rearmed = False
+            return False
+        period = now - last
         if not isinstance(n, int) or n < 1:
             n = 1
         if period > _PERIOD_SLOW and n > 1:
+            self._rearmed = True
             return max(1, int(n * _PERIOD_TARGET / period))
         if period < _PERIOD_TARGET / 2 and n < HOOK_COUNT:
+            self._rearmed = True
             return min(HOOK_COUNT, n * 8)
         return False
 

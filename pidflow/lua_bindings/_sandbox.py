@@ -30,22 +30,19 @@ local P = {sethook = debug.sethook, getinfo = debug.getinfo, traceback = debug.t
            getmetatable = debug.getmetatable, hookcount = opts.hookcount}
 P.TERM = setmetatable({}, {__name = "pidflow.terminated", __tostring = function() return "process terminated" end})
 if opts.check then
-  -- check(n, t) (n: the count that just ran out, t: the CPU time the Lua code took since the hook last returned)
-  -- -> true: stop (TERM, which no pcall catches); a number: call the hook after that many instructions in this
-  -- coroutine from now on (the driver paces the hook to the time instructions take, see LuaProcess._check; t
-  -- leaves out the hook's own work: sethook walks the coroutine's whole call stack)
-  local check, TERM, sethook, gethook, clock = opts.check, P.TERM, debug.sethook, debug.gethook, os.clock
-  local mark = clock()
+  -- check(n) (n: the count that just ran out) -> true: stop (TERM, which no pcall catches); a number: call the
+  -- hook after that many instructions in this coroutine from now on (the driver paces the hook to the time
+  -- instructions take, see LuaProcess._check)
+  local check, TERM, sethook, gethook = opts.check, P.TERM, debug.sethook, debug.gethook
   local function hookfn()
     local _, _, n = gethook()
-    local r = check(n, clock() - mark)
+    local r = check(n)
     if r then
       if r == true then error(TERM, 0) end
       sethook(hookfn, "", r)
     end
-    mark = clock()
   end
-  P.hookfn, P.clock = hookfn, clock
+  P.hookfn, P.clock = hookfn, os.clock
   debug.sethook(hookfn, "", opts.hookcount)
 end
 local REGISTRY = debug.getregistry()
