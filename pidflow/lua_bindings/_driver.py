@@ -159,6 +159,14 @@ class LuaProcess:
     ``modules`` is the entry's capability list (``channel``, ``process`` and ``errors`` are always allowed).
     """
 
+    # (slots: past 30 attributes an instance no longer shares its attribute dict's keys, and an idle process would
+    # pay a whole dict)
+    __slots__ = ("entry_id", "backend", "_modules", "_budget", "_slice", "_slice_start", "_stopping", "_over_budget",
+                 "_parent", "_greenlet", "_step_out", "_tg", "_wakeup", "_ops", "_op_seq", "_completions",
+                 "_sources", "_ready_sources", "_ctx", "_fns", "_started", "_stepping", "_abort", "_gated",
+                 "_queued", "_recheck", "_hooks", "_last_hook", "_rearmed", "ended_by", "_rt", "_main",
+                 "__weakref__")
+
     def __init__(
         self,
         *,
