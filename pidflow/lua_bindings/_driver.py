@@ -212,7 +212,8 @@ class LuaProcess:
         self._last_hook = 0.0  # when the hook last ran (see _pace)
         self._rearmed = False  # the hook's last answer changed the count (see _pace)
         #: How the last run ended: "returned" (a value, or ``nil, err``), "raised" (a Lua error), "terminated",
-        #: or "budget" (Budget preemption). Hosts use it: in a workflow only "returned" ends the workflow.
+        #: "budget" (Budget preemption) or "memory" (over ``max_memory``). Hosts use it: in a workflow "returned"
+        #: and "budget" end the workflow, anything else fails the workflow task.
         self.ended_by: str | None = None
         det = backend.deterministic
         self._rt = Runtime(
@@ -281,7 +282,7 @@ class LuaProcess:
         first = True
         while True:
             if self._stopping:
-                self.ended_by = "terminated" if self._abort is None else "raised"
+                self.ended_by = "terminated" if self._abort is None else self._ended_by_abort()
                 raise self._abort or Error(ErrorKind.TERMINATED, f"process of {self.entry_id} was terminated",
                                            retryable=False)
             status = await self._step()
@@ -331,7 +332,6 @@ class LuaProcess:
                 except Error as exc:
                     core.complete(op_id, None, values.to_lua(exc))
             except _MEMORY_ERRORS:
-                self.ended_by = "raised"
                 raise self._memory_error("a result given to it does not fit") from None
         ready = self._ready_sources
         channels: tuple[Any, ...] = ()
@@ -453,8 +453,9 @@ class LuaProcess:
             return values.from_lua(value)
         if tag == b"terminated":
             if self._abort is not None or (len(status) > 1 and status[1]):
-                self.ended_by = "raised"
-                raise self._abort or self._memory_error()
+                error = self._abort or self._memory_error()
+                self.ended_by = self._ended_by_abort(error)
+                raise error
             self.ended_by = "budget" if self._over_budget else "terminated"
             if self._over_budget:
                 raise Error(ErrorKind.INTERNAL, f"{self.entry_id} ran Lua for more than {self._slice:g} s without "
@@ -470,10 +471,16 @@ class LuaProcess:
         raise self._as_error(err, where, tb, text)
 
     def _memory_error(self, why: str | None = None) -> Error:
-        """The error a process ends with when it goes over ``max_memory``."""
+        """The error a process ends with when it goes over ``max_memory`` (``ended_by`` "memory")."""
         text = f"{self.entry_id} exceeded its Lua memory limit of {self._rt.max_memory} bytes"
+        self.ended_by = "memory"
         return Error(ErrorKind.INTERNAL, f"{text}: {why}" if why else text, retryable=False,
                      details={"limit": "max_memory", "max_memory": self._rt.max_memory})
+
+    def _ended_by_abort(self, error: Error | None = None) -> str:
+        error = error or self._abort
+        details = error.details if error is not None else None
+        return "memory" if isinstance(details, dict) and details.get("limit") == "max_memory" else "raised"
 
     def _as_error(self, err: Any, where: Any, tb: Any, text: Any = None) -> Error:
         """The Error of a Lua error value. ``text`` is ``tostring(err)`` as the step made it (never computed here:
