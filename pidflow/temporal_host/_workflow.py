@@ -105,11 +105,19 @@ def register_config(config: WorkerConfig) -> type:
 class LuaWorkflow:
     """Every ``workflow.lua`` entry: the workflow type names the entry (meta ``name``, else the entry id)."""
 
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, args: Sequence[RawValue]) -> None:
         info = workflow.info()
         self.config = _CONFIGS.get(info.task_queue)
         host_id = self.config.host_id if self.config is not None else "unknown"
         self.state = WorkflowProcess(Pid(host_id, info.workflow_id))
+        # The start record (links, context, start and carried messages, trap flag) is in place before any signal
+        # is handled: Temporal hands over the signals that came with the start before the run begins, and a
+        # link exit among them must find the link.
+        converter = workflow.payload_converter()
+        self.values = [converter.from_payload(a.payload) for a in args]
+        start = StartInfo.from_wire(self.values[1] if len(self.values) > 1 else None)
+        self.state.restore(start.carried, start.context, start.links, start.messages)
 
     @workflow.signal(dynamic=True)
     def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
@@ -120,9 +128,11 @@ class LuaWorkflow:
     async def run(self, args: Sequence[RawValue]) -> Any:
         if self.config is None:
             raise RuntimeError(f"no pidflow worker configuration for task queue {workflow.info().task_queue!r}")
-        converter = workflow.payload_converter()
-        values = [converter.from_payload(a.payload) for a in args]
-        return await run_lua_workflow(self.config, self.state, values)
+        return await run_lua_workflow(self.config, self.state, self.values)
+
+
+# Runs recorded before this marker ran on after such a kill (and waited); see run_lua_workflow.
+_KILLED_BEFORE_START_PATCH = "pidflow.killed-before-start"
 
 
 async def run_lua_workflow(config: WorkerConfig, state: WorkflowProcess, args: list[Any]) -> Any:
@@ -133,8 +143,7 @@ async def run_lua_workflow(config: WorkerConfig, state: WorkflowProcess, args: l
         raise to_application_error(Error(ErrorKind.NOT_FOUND, f"workflow type {info.workflow_type!r} is not a "
                                          f"workflow.lua entry of worker {config.host_id} (it runs: {known})"))
     input = args[0] if args else None
-    start = StartInfo.from_wire(args[1] if len(args) > 1 else None)
-    state.restore(start.carried, start.context, start.links, start.messages)
+    start = StartInfo.from_wire(args[1] if len(args) > 1 else None)  # restored into ``state`` by LuaWorkflow
     port = WorkflowPort(config, state)
     backend = WorkflowBackend(config, port, start.context)
     path = config.source_names.get(entry.id) or entry.source_name
@@ -142,6 +151,10 @@ async def run_lua_workflow(config: WorkerConfig, state: WorkflowProcess, args: l
                      method=entry.method or "main", modules=entry.modules, backend=backend)
     state.on_killed = lua.terminate
     port.on_continue = lua.terminate
+    if state.killed_by is not None and workflow.patched(_KILLED_BEFORE_START_PATCH):
+        # A linked process failed in the signals Temporal handed over before the run began (they come first
+        # in an activation): nothing was there to stop yet, so end now instead of running as if linked to none.
+        raise to_application_error(state.killed_by)
     try:
         value = await lua.run(input)
     except Error as err:
