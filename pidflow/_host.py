@@ -138,6 +138,13 @@ class Host(abc.ABC):
         """``other`` ended normally: drop ``pid``'s half of their link. A host that keeps links elsewhere (a
         workflow learns of a normal end itself) need not do anything."""
 
+    def watch_stalls(self, pid: Pid, callback: Callable[[Error], None]) -> Callable[[], None]:
+        """Call ``callback(error)`` on the node's trio loop each time ``pid`` fails *without ending*: a workflow
+        whose code failed a workflow task stays open while Temporal retries the task, so no EXIT comes until a
+        fixed version is deployed. ``error`` says so and what failed (its traceback in ``details``). Returns the
+        function that stops watching. A host whose processes end when they fail never calls it."""
+        return _nothing
+
     def is_alive(self, pid: Pid) -> bool | None:
         """True/False when known cheaply, None when only an async query could tell."""
         return None
@@ -146,6 +153,10 @@ class Host(abc.ABC):
         """A process without a task for top-level code (``node.process``); only a host that runs local
         processes can hold one."""
         raise Error(ErrorKind.INVALID, f"host {self.id} cannot hold the node's root process")
+
+
+def _nothing() -> None:
+    pass
 
 
 class NodePort(abc.ABC):

@@ -54,29 +54,21 @@ async def run_entry(app: str, entry_id: str, host: str | None, input: Any, *, st
         host_id = host or node.runs_on(entry_id)
         if not node.host(host_id).durable:
             return await node.process.exec(entry_id, host_id, input)
-        return await _exec_workflow(node, entry_id, host_id, input)
+        return await _exec_watching_stalls(node, entry_id, host_id, input)
 
 
-async def _exec_workflow(node: Any, entry_id: str, host_id: str | None, input: Any) -> Any:
-    """``exec`` of a durable entry that also gives up on the first workflow task failed by a Lua error."""
-    from .temporal_host._workflow import lua_traceback, watch_task_failures
-
-    token = trio.lowlevel.current_trio_token()
-    failures: list[Error] = []
-    failed = trio.Event()
+async def _exec_watching_stalls(node: Any, entry_id: str, host_id: str | None, input: Any) -> Any:
+    """``exec`` that also gives up when the process fails without ending (``Host.watch_stalls``: a workflow task
+    failed by a Lua error)."""
+    stalls: list[Error] = []
+    stalled = trio.Event()
 
     def note(error: Error) -> None:
-        failures.append(error)
-        failed.set()
-
-    def on_task_failure(error: Error) -> None:  # on a worker thread, inside the workflow task
-        try:
-            token.run_sync_soon(note, error)
-        except trio.RunFinishedError:
-            pass
+        stalls.append(error)
+        stalled.set()
 
     pid = await node.process.spawn_monitored(entry_id, host_id, input)
-    stop_watching = watch_task_failures(pid, on_task_failure)
+    stop_watching = node.host(host_id).watch_stalls(pid, note)
     ended: list[Any] = []
     try:
         async with trio.open_nursery() as nursery:
@@ -89,7 +81,7 @@ async def _exec_workflow(node: Any, entry_id: str, host_id: str | None, input: A
                 nursery.cancel_scope.cancel()
 
             nursery.start_soon(until_exit)
-            await failed.wait()
+            await stalled.wait()
             nursery.cancel_scope.cancel()
     finally:
         stop_watching()
@@ -97,12 +89,7 @@ async def _exec_workflow(node: Any, entry_id: str, host_id: str | None, input: A
         if ended[0].error is not None:
             raise ended[0].error
         return ended[0].value
-    error = failures[0]
-    what = error.message if error.kind is ErrorKind.INTERNAL else str(error)  # the Lua error, with its file:line
-    trace = lua_traceback(error).lstrip("\n")
-    raise Error(error.kind, f"workflow {pid} (entry {entry_id}) failed a workflow task: {what}; the workflow stays "
-                "open: Temporal retries the task, so the run resumes where it stopped once a fixed version is "
-                "deployed", details={"traceback": trace} if trace else None)
+    raise stalls[0]
 
 
 async def run_app(app: str, *, state_dir: Path | None = None) -> int:

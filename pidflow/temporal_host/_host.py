@@ -43,6 +43,7 @@ from ._failures import is_transient, to_error
 from ._options import CONFLICT_POLICIES, ID_OPTION, workflow_pid, workflow_start_kwargs
 from ._service import TemporalService
 from ._worker import start_worker
+from ._workflow import lua_traceback, watch_task_failures
 
 if TYPE_CHECKING:
     from .._host import NodePort
@@ -117,6 +118,24 @@ class TemporalHost(Host):
             worker = entry.workflow_meta.get("worker")
             raise Error(ErrorKind.INVALID, f"entry {entry.id} runs on worker {worker}, not on {self.id}")
         return entry
+
+    def watch_stalls(self, pid: Pid, callback: Callable[[Error], None]) -> Callable[[], None]:
+        """A Lua error that fails a workflow task of ``pid`` on a worker of this process (tasks that workers of
+        other processes run are not seen; the next retry here is)."""
+        token = trio.lowlevel.current_trio_token()
+
+        def stalled(error: Error) -> None:  # on a worker thread, inside the workflow task
+            what = error.message if error.kind is ErrorKind.INTERNAL else str(error)  # the Lua error, file:line
+            trace = lua_traceback(error).lstrip("\n")
+            report = Error(error.kind, f"workflow {pid} failed a workflow task: {what}; the workflow stays open: "
+                           "Temporal retries the task, so the run resumes where it stopped once a fixed version "
+                           "is deployed", details={"traceback": trace} if trace else None)
+            try:
+                token.run_sync_soon(callback, report)
+            except trio.RunFinishedError:
+                pass
+
+        return watch_task_failures(pid, stalled)
 
     # -- spawning -------------------------------------------------------------------------------------------------
     async def spawn(self, request: SpawnRequest) -> Pid:
