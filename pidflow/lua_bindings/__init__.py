@@ -5,7 +5,9 @@ inside Temporal workflows).
 Layout: ``_backend`` (the :class:`LuaBackend` ABC and preemption policies), ``_trio_backend``, ``_runtime``
 (one sandboxed Lua state; ``compile_check``), ``_sandbox``, ``_core.lua`` (scheduler, channel receive,
 ``require``) and its parts loaded on first use (``_core_channel.lua``, ``_core_timers.lua``,
-``_core_coroutine.lua``, ``_core_values.lua``, ``_core_blocking.lua``), ``_driver`` (:class:`LuaProcess`),
+``_core_coroutine.lua``, ``_core_values.lua``, ``_core_blocking.lua``, ``_core_guards.lua``,
+``_core_match.lua``, ``_core_tick.lua``), ``_driver`` (:class:`LuaProcess`), ``_admission`` (what a Lua
+process's mailboxes admit),
 ``_values``, ``_durations``, ``_modules`` (registry), ``_stdlib`` (channel, time, json, uuid, crypto, errors,
 ctx, funcs), ``_local`` (local Lua processes and functions), ``_kinds`` (their entry kinds).
 """

@@ -8,7 +8,7 @@ of the app, whatever runs at the same time.
 
 The operations are the node's (``_host``), so a workflow cannot tell them apart from a node's: ``terminate`` is a
 client terminate with the reason as its detail, ``cancel`` the ``pidflow.cancel`` signal with the deadline
-followed by a terminate at the deadline if the workflow still runs, ``send`` a ``pidflow.message`` signal whose
+followed by a terminate at the deadline if the workflow still runs, ``send`` a ``msg:<topic>`` signal whose
 sender is None (sent from outside any process). Each acts only on a workflow of the app: one that the PID's
 worker runs (its task queue and one of its workflow types); listing finds the same ones, by the workers' task
 queues and the app's workflow types, and maps each type back to its ``workflow.lua`` entry.
@@ -163,7 +163,8 @@ class Admin:
         if not isinstance(topic, str) or not topic:
             raise Error(ErrorKind.INVALID, "TOPIC must be a non-empty string")
         handle = await self._running(pid)
-        await self._act(pid, functools.partial(handle.signal, protocol.MESSAGE, Message(topic, data).to_wire()))
+        await self._act(pid, functools.partial(handle.signal, protocol.message_signal(topic),
+                                                Message(topic, data).to_wire()))
 
     # -- internals ----------------------------------------------------------------------------------------------
     async def _client(self, worker: Entry) -> Client:
