@@ -1,7 +1,7 @@
 """Shared pieces of the Temporal benchmarks: one in-memory dev server per run, a throw-away pidflow app folder
 (YAML + Lua + a Python function module), and a native temporalio worker/client pair on the same server.
 
-Both flavours use pidflow's data converter (msgpack, :data:`pidflow.temporal_host._converter.DATA_CONVERTER`),
+Both flavours use pidflow's data converter (JSON, :data:`pidflow.temporal_host._converter.DATA_CONVERTER`),
 so payload encoding is the same on both sides; the native workflows are unsandboxed (``sandboxed=False``), as
 pidflow's ``LuaWorkflow`` is, so neither side pays temporalio's sandbox.
 """

@@ -8,7 +8,7 @@ One in-memory dev server (started by this script) serves both round trips:
 * pidflow: a local Python process on a pidflow node sends ``ping`` to a Lua workflow (a signal, through the node's
   ordered outbox) and waits in its inbox; the workflow answers with ``process.send(msg:from(), "pong", ...)``,
   which travels as an activity on the node's task queue (``pidflow-node-<name>``) back to the local PID;
-* native: a temporalio client signals a plain temporalio workflow (unsandboxed, pidflow's msgpack converter), whose
+* native: a temporalio client signals a plain temporalio workflow (unsandboxed, pidflow's JSON converter), whose
   signal handler wakes its main loop, which replies through an activity on the same worker; the activity hands the
   value to the client through an ``asyncio.Queue``.
 
@@ -185,7 +185,7 @@ def main() -> None:
     restart = min(tc.median(trio.run(restart_latencies, args.restarts)) for _ in range(args.repeats))
 
     server = "default" if args.default_server else "transferProcessorMaxPollRPS=10000"
-    print(f"server: temporal dev server (in memory, {server}); native: unsandboxed, pidflow msgpack converter; "
+    print(f"server: temporal dev server (in memory, {server}); native: unsandboxed, pidflow JSON converter; "
           f"medians over {args.rounds} round trips, best of {args.repeats}")
     print(f"native_rtt_ms: {min(native) * 1000:.2f}  (client signal -> workflow -> activity -> client)")
     print(f"pidflow_rtt_ms: {min(ours) * 1000:.2f}  (local process -> Lua workflow -> local activity on the worker's node -> local)")

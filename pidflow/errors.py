@@ -1,7 +1,7 @@
 """The one error type of pidflow.
 
 Python raises :class:`Error` where Lua returns ``nil, err``. An error is data: a ``kind`` from a closed set,
-whether retrying can help, a short message and optional details; it crosses every boundary (Lua, msgpack,
+whether retrying can help, a short message and optional details; it crosses every boundary (Lua, JSON,
 Temporal failures) boxed with those fields so that the receiver can branch on ``kind`` instead of parsing text.
 Cancellation is never an :class:`Error` (trio's ``Cancelled`` is a ``BaseException``), so ``except Error``
 cannot swallow it.
@@ -76,7 +76,7 @@ class Error(Exception):
         return (_rebuild, (self.kind.value, self.message, self.retryable, self.details))
 
     def to_dict(self) -> dict[str, Any]:
-        """The wire form: what msgpack, Temporal failure details and Lua error tables carry."""
+        """The wire form: what JSON payloads, Temporal failure details and Lua error tables carry."""
         out: dict[str, Any] = {"kind": self.kind.value, "message": self.message, "retryable": self.retryable}
         if self.details is not None:
             out["details"] = self.details

@@ -122,7 +122,13 @@ class LuaWorkflow:
     @workflow.signal(dynamic=True)
     def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
         converter = workflow.payload_converter()
-        self.state.on_signal(name, [converter.from_payload(a.payload) for a in args])
+        try:
+            values = [converter.from_payload(a.payload) for a in args]
+        except Exception as exc:  # noqa: BLE001 - a payload sent by hand that pidflow cannot read
+            # Raising would fail the workflow task on every retry: the signal is dropped, as a malformed one is.
+            workflow.logger.warning("pidflow: dropped signal %r whose payload cannot be read: %s", name, exc)
+            return
+        self.state.on_signal(name, values)
 
     @workflow.run
     async def run(self, args: Sequence[RawValue]) -> Any:

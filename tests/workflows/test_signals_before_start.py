@@ -32,3 +32,24 @@ async def test_a_link_exit_that_comes_with_the_start_ends_the_linked_workflow(ma
     assert event.kind is EventKind.EXIT and event.from_ == pid
     assert event.result.error.kind is ErrorKind.CONFLICT
     assert f"linked process {parent} failed: parent gave up" in event.result.error.message
+
+
+async def test_a_signal_whose_payload_cannot_be_read_is_dropped_and_the_workflow_goes_on(make_app) -> None:
+    from temporalio.api.common.v1 import Payload
+    from temporalio.common import RawValue
+
+    app = make_app([{"name": "wait", "kind": "workflow.lua", "source": "file://xh_wait.lua"}])
+    async with pidflow.open_node(app) as node:
+        pid = await node.process.spawn_monitored("app:wait", "app:worker", {})
+        host = node.host("app:worker")
+        garbage = RawValue(Payload(metadata={"encoding": b"json/plain"}, data=b"{not json"))
+
+        async def signal_garbage() -> None:
+            await host.client.get_workflow_handle(pid.id).signal("msg:junk", garbage)
+
+        await host.service.aio.run(signal_garbage)
+        await node.process.send(pid, "after")
+        with trio.fail_after(30):
+            event = await node.process.events().receive()
+    assert event.kind is EventKind.EXIT and event.from_ == pid
+    assert event.result.error is None and event.result.value == "after"
