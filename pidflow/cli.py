@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import trio
 
@@ -290,6 +290,15 @@ async def _durable(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_skipping_teardown(code: int) -> NoReturn:
+    """End a short admin command without interpreter teardown: temporalio's native client can crash while the
+    interpreter finalizes (temporalio sdk-python issue 300; seen as SIGSEGV after ``pidflow ps`` had printed its
+    answer), so once the answer is flushed there is nothing left worth tearing down."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_level, args.log_format)
@@ -307,7 +316,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("ps", "terminate", "cancel", "send"):
             import asyncio
 
-            return asyncio.run(_durable(args))
+            try:
+                code = asyncio.run(_durable(args))
+            except Error as exc:
+                print(f"pidflow: {exc}", file=sys.stderr)
+                code = 1
+            _exit_skipping_teardown(code)
         if args.command == "check":
             problems = check(args.app)
             for problem in problems:
