@@ -4,6 +4,11 @@
 process body); ``node.process`` is the same API bound to the node's root process, for top-level code. Outside
 both there is no "self" to receive replies and events, so the call fails with an error saying what to use.
 Errors are raised as :class:`pidflow.Error` where Lua returns ``nil, err``.
+
+Every destination argument (``send``, ``terminate``, ``cancel``, ``monitor``, ``link`` and their undo) takes a
+:class:`Pid`, a PID string (``{host|id}``) or a name registered on this node (``register``); a name nobody holds
+raises NOT_FOUND, unlike a PID that is not running (a send to it is dropped quietly, as in Erlang): a name is a
+lookup, and a failed lookup is the caller's mistake, not a race with the target's end.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from ._events import Event, EventKind, Message
 from ._host import SpawnRequest
 from ._pid import Pid
 from ._mailbox import Mailbox
+from ._names import check_name
 from ._process import Process
 from .errors import Error, ErrorKind
 
@@ -52,10 +58,6 @@ def current() -> "ProcessAPI":
         ) from None
 
 
-def _as_pid(pid: Pid | str) -> Pid:
-    return pid if isinstance(pid, Pid) else Pid.parse(pid)
-
-
 @attrs.frozen
 class Spawner:
     """An immutable spawn configuration; every ``with_*`` returns a new one, so a spawner can be shared."""
@@ -72,9 +74,10 @@ class Spawner:
         return attrs.evolve(self, options={**self.options, **options})
 
     def with_name(self, name: str) -> "Spawner":
-        if not isinstance(name, str) or not name:
-            raise Error(ErrorKind.INVALID, "with_name takes a non-empty string")
-        return attrs.evolve(self, name=name)
+        """Spawn-or-reach: the spawn registers ``name`` for the new process on this node; while a process holds
+        the name, a spawn returns that holder instead (monitored or linked as asked) and gives it the start
+        messages. For a workflow the name is also its workflow id (see ``docs/hosts.md``)."""
+        return attrs.evolve(self, name=check_name(name, "with_name"))
 
     def with_message(self, topic: str, data: Any = None) -> "Spawner":
         if not isinstance(topic, str) or not topic:
@@ -140,6 +143,11 @@ class ProcessAPI:
             message = bool(message.get("message", False))
         return self._proc.listen(topic, bool(message))
 
+    def unlisten(self, topic: str) -> bool:
+        """Release a topic claimed with :meth:`listen`: its later messages go to the inbox again, and the
+        listener's mailbox is closed (what it holds can still be received). False when nothing listened."""
+        return self._proc.unlisten(topic)
+
     def events(self) -> Mailbox[Event]:
         """EXIT, LINK_DOWN and CANCEL events, in order."""
         return self._proc.events
@@ -157,6 +165,10 @@ class ProcessAPI:
             if not isinstance(value, bool):
                 raise Error(ErrorKind.INVALID, f"option 'trap_links' must be a boolean, got {type(value).__name__}")
             self._proc.trap_links = value
+
+    def get_options(self) -> dict[str, Any]:
+        """The options :meth:`set_options` sets: ``{"trap_links": bool}``."""
+        return {"trap_links": self._proc.trap_links}
 
     # -- builders -----------------------------------------------------------------------------------------------
     def _spawner(self) -> Spawner:
@@ -188,10 +200,35 @@ class ProcessAPI:
     async def exec(self, entry: Any, host: str | None = None, input: Any = None) -> Any:
         return await self._spawner().exec(entry, host, input)
 
+    # -- names --------------------------------------------------------------------------------------------------
+    async def register(self, name: str, pid: Pid | str | None = None) -> None:
+        """Register ``name`` on this node for ``pid`` (default: the caller) until it is unregistered or ``pid``
+        ends. ALREADY_EXISTS when another PID holds it (the same PID again is fine; a PID may hold several
+        names), NOT_FOUND when ``pid`` is a local process that is not running, INVALID for a bad name (empty,
+        not a string, starting with ``{``, over 1000 characters)."""
+        target = self._proc.pid if pid is None else Pid.parse(pid)
+        await self.node.register_name(check_name(name), target)
+
+    def lookup(self, name: str) -> Pid:
+        """The PID registered as ``name``; NOT_FOUND when nobody holds it."""
+        return self.node.names.lookup(name)
+
+    def whereis(self, name: str) -> Pid | None:
+        """The PID registered as ``name``, or None (Erlang's ``whereis``)."""
+        return self.node.names.whereis(name)
+
+    async def unregister(self, name: str) -> bool:
+        """Release ``name`` (whoever holds it); False when nobody did."""
+        return await self.node.unregister_name(check_name(name))
+
+    def _dest(self, dest: Pid | str) -> Pid:
+        return dest if isinstance(dest, Pid) else self.node.names.resolve(dest)
+
     # -- messaging ----------------------------------------------------------------------------------------------
     async def send(self, pid: Pid | str, topic: str, data: Any = None) -> None:
         """Fire-and-forget. Per-sender FIFO; dropped silently if ``pid`` is not running (Erlang semantics);
-        INVALID at once if the payload cannot be encoded for a target on another host."""
+        NOT_FOUND if ``pid`` is a name nobody holds; INVALID at once if the payload cannot be encoded for a
+        target on another host."""
         await trio.lowlevel.checkpoint_if_cancelled()
         self.send_nowait(pid, topic, data)
         await trio.lowlevel.cancel_shielded_checkpoint()
@@ -199,33 +236,35 @@ class ProcessAPI:
     def send_nowait(self, pid: Pid | str, topic: str, data: Any = None) -> None:
         if not isinstance(topic, str) or not topic:
             raise Error(ErrorKind.INVALID, "send takes a non-empty topic")
-        self.node.send(_as_pid(pid), Message(topic, data, self._proc.pid))
+        if not isinstance(pid, Pid):
+            pid = self.node.names.resolve(pid)
+        self.node.send(pid, Message(topic, data, self._proc.pid))
 
     # -- relations ----------------------------------------------------------------------------------------------
     async def monitor(self, pid: Pid | str) -> None:
         """EXIT arrives when ``pid`` ends; at once (NOT_FOUND, "noproc") if it is not running."""
-        await self.node.monitor(self._proc.pid, _as_pid(pid))
+        await self.node.monitor(self._proc.pid, self._dest(pid))
 
     async def unmonitor(self, pid: Pid | str) -> None:
-        await self.node.unmonitor(self._proc.pid, _as_pid(pid))
+        await self.node.unmonitor(self._proc.pid, self._dest(pid))
 
     async def link(self, pid: Pid | str) -> None:
         """Bidirectional. Linking to a process that is not running raises NOT_FOUND, or gives LINK_DOWN at
         once when trapping links (Erlang's noproc)."""
-        await self.node.link(self._proc, _as_pid(pid))
+        await self.node.link(self._proc, self._dest(pid))
 
     async def unlink(self, pid: Pid | str) -> None:
-        await self.node.unlink(self._proc.pid, _as_pid(pid))
+        await self.node.unlink(self._proc.pid, self._dest(pid))
 
     async def terminate(self, pid: Pid | str) -> bool:
         """End ``pid`` unconditionally (trapping links does not protect it). False if it was not running."""
-        pid = _as_pid(pid)
+        pid = self._dest(pid)
         return await self.node.terminate(pid, Error(ErrorKind.TERMINATED, f"terminated by {self._proc.pid}"))
 
     async def cancel(self, pid: Pid | str, deadline: Any = 5.0) -> bool:
         """Deliver CANCEL {deadline}; terminate when ``deadline`` (seconds or "5s") passes if still running."""
         seconds = parse_duration(deadline, number_unit=1.0, what="cancel deadline")
-        return await self.node.cancel(_as_pid(pid), seconds, self._proc.pid)
+        return await self.node.cancel(self._dest(pid), seconds, self._proc.pid)
 
 
 class _CurrentProcess:

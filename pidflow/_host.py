@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from ._api import ProcessAPI
     from ._kind import Body, Function, KindRegistry
+    from ._names import NameRegistry
     from ._process import Process
     from .entries import Registry
 
@@ -55,10 +56,17 @@ class SpawnRequest:
     marked :func:`pidflow.acks_start` (a supervisor), has called ``process.started()``; a workflow has been
     accepted by the server (that is always so when spawn returns). A process that ends before it started
     counts as started: its EXIT tells the rest.
+
+    ``args``: the positional arguments of the process's main function when they are not exactly one
+    (``main(a, b, c)``, ``main()``; a Lua ``spawn(id, host, ...)`` with several or none); None means the one
+    argument ``input`` (``spawn(entry, host, input)``), and ``input`` is ignored otherwise. Hosts start the
+    process with :attr:`argv`: a local body is called as ``body(*argv)``, a workflow gets them as its Temporal
+    arguments (``temporal_host._protocol.workflow_args``).
     """
 
     entry: Any
     input: Any = None
+    args: tuple[Any, ...] | None = None
     options: Mapping[str, Any] = attrs.field(factory=dict)
     name: str | None = None
     messages: tuple[Message, ...] = ()
@@ -67,6 +75,11 @@ class SpawnRequest:
     monitor: bool = False
     link: bool = False
     await_start: bool = False
+
+    @property
+    def argv(self) -> tuple[Any, ...]:
+        """The main function's positional arguments: ``args``, else ``(input,)``."""
+        return (self.input,) if self.args is None else self.args
 
 
 class Host(abc.ABC):
@@ -88,7 +101,8 @@ class Host(abc.ABC):
 
     @abc.abstractmethod
     def validate_options(self, options: Mapping[str, Any]) -> None:
-        """Raise INVALID naming the first unknown or malformed option key."""
+        """Raise INVALID naming the first option key this host owns that is unknown or malformed. Keys the host
+        does not own (another host's, or the seed runtime's) are passed through: left in the request, ignored."""
 
     @abc.abstractmethod
     async def spawn(self, request: SpawnRequest) -> Pid: ...
@@ -177,6 +191,10 @@ class NodePort(abc.ABC):
     process: "ProcessAPI"
     #: Per-node shared objects by key (one Temporal connection for every worker host, the supervisors' table).
     resources: dict[str, Any]
+    #: The node's registered names (``pidflow._names``). Read it directly (``whereis``, ``lookup``, ``resolve``);
+    #: register through :meth:`register_name`, which also watches the holder so that its names go with it. A
+    #: host may register its own new process directly, adding ``names.watcher`` to its watchers.
+    names: "NameRegistry"
 
     @property
     @abc.abstractmethod
@@ -249,6 +267,17 @@ class NodePort(abc.ABC):
 
     @abc.abstractmethod
     async def shutdown(self, pid: Pid, timeout: float, sender: Pid | None) -> bool: ...
+
+    # -- names ----------------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def register_name(self, name: str, pid: Pid) -> None:
+        """Register ``name`` for ``pid`` (a process of any host) until it is unregistered or ``pid`` ends.
+        ALREADY_EXISTS when another PID holds it (the same PID again is fine), NOT_FOUND when ``pid`` is known
+        not to run, INVALID for a bad name."""
+
+    @abc.abstractmethod
+    async def unregister_name(self, name: str) -> bool:
+        """Release ``name``; False when nobody held it."""
 
     # -- posts: never block, never raise for a vanished target -------------------------------------------------
     @abc.abstractmethod

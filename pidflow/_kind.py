@@ -67,6 +67,8 @@ class Kind:
     - ``verify(entry)``: problems found by loading the entry's code (importing a Python module), which
       ``pidflow check`` runs once the app loaded; never raises.
     - ``references(entry)``: the other entries it names, checked once every file is read.
+    - ``check_graph(entry, registry)``: problems that need the other entries in view (an import cycle), checked
+      with the references; never raises.
     - ``host(node, entry)``: a :class:`~pidflow._host.Host`, started with the node before any service.
     - ``body(node, entry)``: an async ``main(input)`` that a local host runs as a process.
     - ``function(node, entry)``: an async callable for ``node.call`` and ``funcs.call``.
@@ -84,6 +86,7 @@ class Kind:
     check: Callable[["Entry"], Iterable[str]] | None = None
     verify: Callable[["Entry"], Iterable[str]] | None = None
     references: Callable[["Entry"], Iterable[Reference]] | None = None
+    check_graph: Callable[["Entry", "Registry"], Iterable[str]] | None = None
     host: Callable[["NodePort", "Entry"], "Host"] | None = None
     body: Callable[["NodePort", "Entry"], Body] | None = None
     function: Callable[["NodePort", "Entry"], Function] | None = None
@@ -183,12 +186,13 @@ class KindRegistry:
         return problems
 
     def check_references(self, entry: "Entry", registry: "Registry") -> list[str]:
-        """Problems with what ``entry`` names: unknown entries, or entries of a kind it cannot use."""
+        """Problems with what ``entry`` names: unknown entries, or entries of a kind it cannot use; then the
+        kind's ``check_graph``."""
         kind = self._kinds.get(entry.kind)
-        if kind is None or kind.references is None:
+        if kind is None:
             return []
         problems = []
-        for ref in kind.references(entry):
+        for ref in kind.references(entry) if kind.references is not None else ():
             target = registry.find(ref.target)
             if target is None:
                 problems.append(f"{ref.key} refers to unknown entry {ref.target}")
@@ -196,6 +200,11 @@ class KindRegistry:
             target_kind = self._kinds.get(target.kind)
             if target_kind is None or not ref.accepts(target_kind):
                 problems.append(f"{ref.key} refers to {ref.target}, a {target.kind}, expected {ref.expected()}")
+        if kind.check_graph is not None:
+            try:
+                problems.extend(kind.check_graph(entry, registry))
+            except Exception as exc:  # same rule as check()
+                problems.append(f"kind {kind.name} could not check this entry: {type(exc).__name__}: {exc}")
         return problems
 
 

@@ -60,6 +60,19 @@ class Process:
         self._listeners[topic] = (mailbox, whole_message)
         return mailbox
 
+    def unlisten(self, topic: str) -> bool:
+        """Release ``topic``: its later messages go to the inbox again, and so do those the listener held and
+        nobody received yet (in order; a payload-only listener's lose their sender), so that nothing is lost. The
+        listener's mailbox is closed, empty. False when nothing listened to ``topic``."""
+        claimed = None if self._listeners is None else self._listeners.pop(topic, None)
+        if claimed is None:
+            return False
+        mailbox, whole = claimed
+        for item in mailbox.drain():
+            self.inbox.put(item if whole else Message(topic, item, None))
+        mailbox.close()
+        return True
+
     @property
     def events(self) -> Mailbox[Event]:
         if self._events is None:

@@ -25,6 +25,8 @@ class ErrorKind(str, enum.Enum):
     CONFLICT = "CONFLICT"
     UNAVAILABLE = "UNAVAILABLE"
     PERMISSION_DENIED = "PERMISSION_DENIED"
+    RATE_LIMITED = "RATE_LIMITED"
+    UNKNOWN = "UNKNOWN"
     TERMINATED = "TERMINATED"
     NON_DETERMINISTIC = "NON_DETERMINISTIC"
 
@@ -32,15 +34,20 @@ class ErrorKind(str, enum.Enum):
         return self.value
 
 
-# Kinds whose cause is usually transient; used when the caller does not say.
-_RETRYABLE_BY_DEFAULT = frozenset({ErrorKind.TIMEOUT, ErrorKind.UNAVAILABLE, ErrorKind.INTERNAL})
+# Kinds whose cause is usually transient; used when the caller does not say. UNKNOWN (what Lua's
+# ``errors.new("msg")`` makes) says nothing about the cause, so it is not retried unless the code says so.
+_RETRYABLE_BY_DEFAULT = frozenset({ErrorKind.TIMEOUT, ErrorKind.UNAVAILABLE, ErrorKind.INTERNAL,
+                                   ErrorKind.RATE_LIMITED})
 
 
 class Error(Exception):
     """A pidflow error: ``kind``, ``retryable``, ``message`` and free-form ``details``.
 
-    ``retryable`` defaults by kind (TIMEOUT, UNAVAILABLE and INTERNAL are retryable, the rest are not).
-    ``str(err)`` is ``"KIND: message"``, the form Lua's ``tostring(err)`` shows too.
+    ``retryable`` defaults by kind (TIMEOUT, UNAVAILABLE, INTERNAL and RATE_LIMITED are retryable, the rest,
+    UNKNOWN included, are not); a Lua error whose ``retryable()`` is nil gets this default when it crosses into
+    Python (a ``funcs.call``, ``process.exec``, an EXIT, a workflow's failure), so it comes back to Lua as a
+    boolean. ``str(err)`` is ``"KIND: message"`` (Lua's ``tostring(err)`` is the message alone, as in the seed
+    runtime).
     """
 
     def __init__(

@@ -1,8 +1,8 @@
 """The composition root: the built-in entry kinds, in one list.
 
 Each package declares its own kinds (``actors``: ``process.host``, ``process.py``, ``function.py``;
-``lua_bindings``: ``process.lua``, ``function.lua``; ``temporal_host``: ``temporal.client``, ``temporal.worker``,
-``workflow.lua``; ``supervision``: ``supervisor``). This module, imported by the package ``__init__``, puts them
+``lua_bindings``: ``process.lua``, ``function.lua``, ``library.lua``; ``temporal_host``: ``temporal.client``,
+``temporal.worker``, ``workflow.lua``; ``supervision``: ``supervisor``, ``process.service``). This module, imported by the package ``__init__``, puts them
 into the default :class:`KindRegistry` that ``load_entries`` and ``open_node`` use. A kind of your own is a
 :class:`Kind` given to :func:`register_kind` (for every node of the process) or to a registry of its own
 (``builtin_kinds()`` then ``register``) passed as ``kinds=`` to ``load_entries`` / ``open_node``.

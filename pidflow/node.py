@@ -25,6 +25,7 @@ from ._api import ProcessAPI, current_context
 from ._events import Event, EventKind, ExitResult, Message
 from ._host import Host, NodePort, SpawnRequest, noproc
 from ._kind import Body, Function, KindRegistry, Service
+from ._names import NameRegistry, check_name
 from ._pid import Pid
 from ._process import Process
 from .entries import Entry, Registry
@@ -46,6 +47,9 @@ class Node(NodePort):
         #: Services started with the node (root supervisors), by entry id, in start order.
         self.services: dict[str, Service] = {}
         self.resources: dict[str, Any] = {}
+        #: Registered names, node-wide; holders are monitored with ``names.watcher``, a PID no host owns, whose
+        #: EXITs ``post_event`` turns into releases.
+        self.names = NameRegistry(Pid("pidflow:names", "watcher", self.name))
         self._nursery: trio.Nursery = None  # type: ignore[assignment]
         self._bodies: dict[str, Body] = {}
         self._functions: dict[str, Function] = {}
@@ -241,10 +245,47 @@ class Node(NodePort):
     async def shutdown(self, pid: Pid, timeout: float, sender: Pid | None) -> bool:
         return await self.route(pid).shutdown(pid, timeout, sender)
 
+    # -- names ------------------------------------------------------------------------------------------------------
+    async def register_name(self, name: str, pid: Pid) -> None:
+        """Register ``name`` for ``pid`` and monitor it with ``names.watcher``, so that every name it holds is
+        released when it ends, on whichever host it runs (a workflow: once this node learns of its end). Every
+        registration monitors again: a local host keeps one watcher; a workflow host renews its watch of the
+        current run, so the end of a run that ended just before never releases a name its successor registered."""
+        check_name(name)
+        if not isinstance(pid, Pid):
+            raise Error(ErrorKind.INVALID, f"register takes a pid, got {type(pid).__name__}", details={"argument": "pid"})
+        host = self.route(pid)
+        if host.is_alive(pid) is False:
+            raise Error(ErrorKind.NOT_FOUND, f"can't register name {name!r}: no such process {pid}",
+                        details={"reason": "noproc", "name": name})
+        names = self.names
+        new = names.register(name, pid)
+        try:
+            await host.monitor(names.watcher, pid)
+        except BaseException:
+            if new and names.whereis(name) == pid:
+                names.unregister(name)
+            raise
+
+    async def unregister_name(self, name: str) -> bool:
+        holder = self.names.unregister(name)
+        if holder is None:
+            return False
+        if not self.names.names_of(holder):  # its last name: stop watching it
+            try:
+                await self.route(holder).unmonitor(self.names.watcher, holder)
+            except Error:
+                pass
+        return True
+
     # -- posts (never block, never raise for a vanished target) -----------------------------------------------------
     def post_event(self, pid: Pid, event: Event) -> None:
-        if event.kind is EventKind.EXIT and self._offer_exit(pid, event):
-            return
+        if event.kind is EventKind.EXIT:
+            if self._offer_exit(pid, event):
+                return
+            if pid == self.names.watcher:  # a holder ended: its names go with it
+                self.names.release(event.from_)  # type: ignore[arg-type]
+                return
         try:
             self.route(pid).deliver_event(pid, event)
         except Error:

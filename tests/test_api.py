@@ -142,7 +142,7 @@ async def test_with_options_accumulates_and_later_values_win(node: pidflow.Node,
         (lambda api: api.with_options(["trap_links"]), "with_options takes a table of options, got list"),
         (lambda api: api.with_context("tenant=acme"), "with_context takes a table, got str"),
         (lambda api: api.with_message("", 1), "with_message takes a non-empty topic"),
-        (lambda api: api.with_name(None), "with_name takes a non-empty string"),
+        (lambda api: api.with_name(None), "with_name must be a string, got NoneType"),
     ],
 )
 async def test_spawner_builders_reject_bad_arguments_with_invalid(node: pidflow.Node, build: Any, message: str,

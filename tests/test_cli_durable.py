@@ -181,7 +181,7 @@ def test_cancel_lets_a_workflow_end_within_the_deadline_and_terminates_one_that_
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"{PIDS['graceful']} stopped within its cancel deadline"
     result = running.call(lambda client: client.get_workflow_handle("app-root/graceful").result())
-    assert result == {"kind": "CANCEL", "deadline": 20000}  # Lua sees milliseconds, as from a node
+    assert result == {"kind": "pid.cancel", "deadline": 20000}  # Lua sees milliseconds, as from a node
 
     began = time.monotonic()
     done = running.cli("cancel", PIDS["stubborn"], "--deadline", "1s")

@@ -33,9 +33,31 @@ def test_unknown_kind_is_rejected_listing_the_known_ones() -> None:
         Error("OOPS", "x")
 
 
-@pytest.mark.parametrize(("kind", "retryable"), [(k, k in ("TIMEOUT", "UNAVAILABLE", "INTERNAL")) for k in ErrorKind])
+@pytest.mark.parametrize(("kind", "retryable"),
+                         [(k, k in ("TIMEOUT", "UNAVAILABLE", "INTERNAL", "RATE_LIMITED")) for k in ErrorKind])
 def test_retryable_defaults_by_kind(kind: ErrorKind, retryable: bool) -> None:
     assert Error(kind, "x").retryable is retryable
+
+
+@pytest.mark.parametrize("kind", ["UNKNOWN", "RATE_LIMITED"])
+def test_the_kinds_of_the_lua_api_exist_and_cross_the_wire(kind: str) -> None:
+    # Lua's errors.new("msg") is UNKNOWN; RATE_LIMITED is one of errors.X (the seed runtime's kinds)
+    err = Error(kind.lower(), "x", details={"n": 1})
+    assert err.kind is ErrorKind(kind) and str(err) == f"{kind}: x"
+    assert Error.from_dict(err.to_dict()) == err
+    assert pickle.loads(pickle.dumps(err)) == err
+
+
+def test_rate_limited_is_retryable_and_unknown_is_not_unless_told() -> None:
+    # a rate limit passes with time; an UNKNOWN error says nothing about its cause, so it is not retried by default
+    assert Error(ErrorKind.RATE_LIMITED, "slow down").retryable is True
+    assert Error(ErrorKind.UNKNOWN, "boom").retryable is False
+    assert Error(ErrorKind.UNKNOWN, "boom", retryable=True).retryable is True
+    assert Error(ErrorKind.RATE_LIMITED, "quota", retryable=False).retryable is False
+
+
+def test_the_existing_kinds_stay() -> None:
+    assert {"TERMINATED", "NON_DETERMINISTIC"} <= {k.value for k in ErrorKind}
 
 
 def test_explicit_retryable_overrides_the_default() -> None:

@@ -4,6 +4,10 @@ Exit semantics follow Erlang: monitors always get EXIT with the result; an abnor
 a link) kills linked processes unless they trap links, in which case they get LINK_DOWN; a normal end does not
 propagate. Everything here runs on the node's trio loop without awaiting, so a process's exit and the fan-out
 of its notifications are atomic with respect to other processes.
+
+Names live in the node's registry (``NodePort.names``), shared with every host: a ``with_name`` spawn registers
+the new process there and adds the registry's watcher to its watchers, so the EXIT fan-out of its end releases
+the name in the same tick. While any process holds the name, the spawn reaches that holder instead.
 """
 
 from __future__ import annotations
@@ -38,7 +42,6 @@ class LocalHost(Host):
         self.id = id
         self.node: NodePort = None  # type: ignore[assignment]  # set by start()
         self._table: dict[str, Process] = {}
-        self._names: dict[str, Pid] = {}
         self._ids = itertools.count(1)
         self._nursery: trio.Nursery | None = None
         self._stopped = trio.Event()
@@ -77,23 +80,34 @@ class LocalHost(Host):
         return proc
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
+        """The local host owns ``trap_links`` only; other keys (``temporal.*``, the seed runtime's ``network``)
+        are passed through: left in the request and ignored here."""
         for key, value in options.items():
             expected = _LOCAL_OPTIONS.get(key)
             if expected is None:
-                known = ", ".join(sorted(_LOCAL_OPTIONS))
-                raise Error(ErrorKind.INVALID, f"unknown option {key!r} for local host {self.id} (known: {known})")
+                _log.log.debug("option %r is not one of local host %s's (%s): passed through, ignored", key,
+                               self.id, ", ".join(sorted(_LOCAL_OPTIONS)))
+                continue
             if not isinstance(value, expected):
-                raise Error(ErrorKind.INVALID, f"option {key!r} must be {expected.__name__}, got {type(value).__name__}")
+                raise Error(ErrorKind.INVALID, f"option {key!r} must be {expected.__name__}, got {type(value).__name__}",
+                            details={"option": key})
 
     # -- spawning ---------------------------------------------------------------------------------------------
     def spawn_nowait(self, request: SpawnRequest) -> Pid:
+        """Start at once, without awaiting. A name must be free or held by a process of this host (which is then
+        reached instead); :meth:`spawn` also reaches a holder elsewhere."""
         if self._closing or self._nursery is None:
             raise Error(ErrorKind.UNAVAILABLE, f"host {self.id} is not running")
         if request.options:
             self.validate_options(request.options)
+        names = self.node.names
         if request.name is not None:
-            existing = self._names.get(request.name)
-            if existing is not None and (proc := self.lookup(existing)) is not None:
+            existing = names.whereis(request.name)
+            if existing is not None:
+                proc = self.lookup(existing)
+                if proc is None:
+                    raise Error(ErrorKind.ALREADY_EXISTS, f"name {request.name!r} is held by {existing}, which "
+                                                          f"is not a process of host {self.id}")
                 self._attach(proc, request)
                 for message in request.messages:
                     proc.deliver(message)
@@ -106,20 +120,40 @@ class LocalHost(Host):
             proc.deliver(message)
         self._table[pid.id] = proc
         if request.name is not None:
-            self._names[request.name] = pid
+            names.register(request.name, pid)
+            proc.watchers.add(names.watcher)
         self._attach(proc, request)
         if request.await_start:
             proc.started = trio.Event()
-        self._nursery.start_soon(self._run, proc, body, request.input, request.entry, name="pidflow.process")
+        self._nursery.start_soon(self._run, proc, body, request.argv, request.entry, name="pidflow.process")
         return pid
 
     async def spawn(self, request: SpawnRequest) -> Pid:
+        if request.name is not None:
+            holder = self.node.names.whereis(request.name)
+            if holder is not None and self.lookup(holder) is None:
+                return await self._reach(holder, request)
         pid = self.spawn_nowait(request)
         if request.await_start:
             proc = self.lookup(pid)
             if proc is not None and proc.started is not None:
                 await proc.started.wait()
         return pid
+
+    async def _reach(self, holder: Pid, request: SpawnRequest) -> Pid:
+        """A ``with_name`` spawn whose name a process of another host holds (a workflow, say): that holder gets
+        the start messages and is monitored / linked as asked; nothing starts."""
+        if request.options:
+            self.validate_options(request.options)
+        node = self.node
+        for message in request.messages:
+            node.send(holder, message)
+        if request.parent is not None:
+            if request.monitor:
+                await node.monitor(request.parent, holder)
+            if request.link and not await node.route(holder).link(request.parent, holder):
+                raise noproc(holder)  # it ended, and the node has not heard yet
+        return holder
 
     def _attach(self, proc: Process, request: SpawnRequest) -> None:
         if request.parent is None:
@@ -129,7 +163,7 @@ class LocalHost(Host):
         if request.link:
             proc.links.add(request.parent)
 
-    async def _run(self, proc: Process, body: Body, input: Any, entry: Any) -> None:
+    async def _run(self, proc: Process, body: Body, argv: tuple[Any, ...], entry: Any) -> None:
         value: Any = None
         error: Error | None = None
         # The task runs in its own copy of the context, so the variable needs no reset.
@@ -139,7 +173,7 @@ class LocalHost(Host):
             proc.started.set()
         with proc.scope:
             try:
-                value = await body(input)
+                value = await body(*argv)  # (input,) unless the spawner gave other positional arguments
             except Error as exc:
                 error = exc
             except Exception as exc:  # a crashing body is an exit, never a node crash
@@ -167,8 +201,6 @@ class LocalHost(Host):
         if proc.started is not None:
             proc.started.set()
         self._table.pop(proc.pid.id, None)
-        if proc.name is not None and self._names.get(proc.name) == proc.pid:
-            del self._names[proc.name]
         proc.close_mailboxes()
         node = self.node
         if proc._watchers:

@@ -9,7 +9,9 @@ Layout: ``_backend`` (the :class:`LuaBackend` ABC and preemption policies), ``_t
 ``_core_match.lua``, ``_core_tick.lua``), ``_driver`` (:class:`LuaProcess`), ``_admission`` (what a Lua
 process's mailboxes admit),
 ``_values``, ``_durations``, ``_modules`` (registry), ``_stdlib`` (channel, time, json, uuid, crypto, errors,
-ctx, funcs), ``_local`` (local Lua processes and functions), ``_kinds`` (their entry kinds).
+ctx, funcs; ``_errors_module`` and ``_funcs_module`` hold errors and funcs, ``_time_module`` time, over
+``_time_calendar`` and ``_time_layout``), ``_local`` (local Lua processes and functions), ``_library`` (libraries: ``imports`` and their
+``require``), ``_kinds`` (their entry kinds).
 """
 
 from ._backend import Budget as Budget
@@ -29,3 +31,9 @@ from ._local import local_process_body as local_process_body
 from ._process_module import ProcessPort as ProcessPort
 from ._kinds import KINDS as KINDS
 from ._kinds import check_lua_code as check_lua_code
+from ._kinds import CODE_KEYS as CODE_KEYS
+from ._kinds import check_imports_of as check_imports_of
+from ._kinds import import_references as import_references
+from ._kinds import lua_imports as lua_imports
+from ._library import Imports as Imports
+from ._library import Library as Library

@@ -108,8 +108,18 @@ class LuaBackend(abc.ABC):
     def uuid4(self) -> str:
         """A random UUID string (``uuid.v4``); ``workflow.uuid4()`` in workflows."""
 
+    def cancel_scope(self) -> Any:
+        """A fresh cancel scope for one call (``funcs.async``): ``with scope: await ...`` runs the call, and
+        ``scope.cancel()`` (before or during it) stops it; the ``with`` block then ends quietly, or with the
+        ``CANCELED`` error the call raised. trio: a ``trio.CancelScope``; workflows: cancels the asyncio task,
+        which asks Temporal to cancel the activity."""
+        raise NotImplementedError(f"{type(self).__name__} cannot cancel a call")
+
     # -- the rest of pidflow
     @abc.abstractmethod
-    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any]) -> Any:
+    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any], *,
+                            context: Mapping[str, Any] | None = None) -> Any:
         """Run function entry ``entry_id`` with positional ``args`` (``funcs.call``); an activity in workflows.
-        Raise :class:`pidflow.Error` on failure; the Lua caller gets ``nil, err``."""
+        ``context`` is what ``ctx`` reads in the callee (None: this process's context; the funcs module passes
+        this context merged with an executor's ``with_context``). Raise :class:`pidflow.Error` on failure; the
+        Lua caller gets ``nil, err``."""

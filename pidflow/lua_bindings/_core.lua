@@ -9,12 +9,13 @@
 -- Memory. Every process has its own Lua state, and function prototypes are most of what the core costs per
 -- state (~150 bytes to ~1 KiB each, even stripped). So what an idle process does not need lives in *parts*,
 -- loaded into the state on first use by need(name):
---   _core_channel.lua    channel.new, send, close, select, case_* (first use of any of them)
---   _core_timers.lua     S.add_timer, S.sleep_until (the `time` module)
+--   _core_channel.lua    channel.new, send, close, select, case_* (first use of any of them); S.offer, the
+--                        send of a firing timer (never blocks, never raises)
+--   _core_timers.lua     S.add_timer, S.cancel_timer, S.sleep_until (the `time` module)
 --   _core_coroutine.lua  the coroutine.create/resume/wrap/close/spawn and pcall/xpcall wrappers (first
 --                        access to one of them: they are absent from `coroutine` and _G until then)
---   _core_values.lua     pid, error and array values and the helpers of the Python conversion (classify ...):
---                        first pid/error made or Lua table converted to Python
+--   _core_values.lua     error and array values and the helpers of the Python conversion (classify ...):
+--                        first error made or Lua table converted to Python (PIDs are plain strings)
 --   _core_blocking.lua   S.pyblocking, S.complete: blocking Python calls (process.spawn, funcs.call ...)
 --   _core_guards.lua     string.find/match/gmatch/gsub and table.move/insert/remove/sort with bounded C calls
 --                        (first access to one of them); _core_match.lua, the Lua pattern matcher they fall back
@@ -219,15 +220,18 @@ S.sethook, S.hookfn, S.setmetatable, S.abort, S.clock = sethook, hookfn, setmeta
 
 
 ---------------------------------------------------------------- the step
--- main(chunk, ...) -> the main task's function: module[method](input), or method(unpack(input)) for varargs
+-- main(chunk, ...) -> the main task's function: module[method](input), or method(unpack(input)) for varargs.
+-- A chunk may return its main function itself instead of a table of methods (`return main`): that function is
+-- the entry's main, whatever `method` names.
 function S.main(chunk, method, entry, path, varargs)
   return function(input)
     local mod = chunk()
     -- the chunk's top-level function ran: let it go, with the prototypes of the methods nobody references
     chunk = nil
-    local f = type(mod) == "table" and mod[method] or nil
+    local f = mod
+    if type(mod) == "table" then f = mod[method] end
     if type(f) ~= "function" then
-      return nil, S.make_error("INVALID", "entry " .. entry .. ": " .. path .. " must return a table with a function '" .. method .. "'", false)
+      return nil, S.make_error("INVALID", "entry " .. entry .. ": " .. path .. " must return a function or a table with a function '" .. method .. "'", false)
     end
     if varargs then return f(unpack(input, 1, input.n)) end
     return f(input)
@@ -291,7 +295,7 @@ end
 -- fields of S that a part defines and Lua modules use, loaded on first access (Python names the part of the
 -- fields only it uses when it fetches them: export(name, part))
 local LAZY_FIELDS = {channel = "channel", add_timer = "timers", sleep_until = "timers", make_error = "values",
-                     is_error = "values", is_pid = "values", ARRAY_MT = "values", failed = "values"}
+                     is_error = "values", ARRAY_MT = "values", failed = "values"}
 
 -- require(name) builds a module once per process through Python (capability-checked there); the always
 -- available modules are also globals, built on first access.

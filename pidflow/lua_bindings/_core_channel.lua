@@ -72,15 +72,33 @@ function CH:send(v)
   if not ok then error("send on closed channel", 2) end
   return true
 end
-function CH:close()
-  local c = chan(self)
-  if c.closed then error("close of closed channel", 2) end
-  if c.src then error("cannot close a receive-only channel", 2) end
+local function close_(c)
   c.closed = true
   local w = dequeue(c.recvq)
   while w do wake_receiver(w, c, nil, false); w = dequeue(c.recvq) end
   w = dequeue(c.sendq)
   while w do wake_sender(w, c, false); w = dequeue(c.sendq) end
+end
+function CH:close()
+  local c = chan(self)
+  if c.closed then error("close of closed channel", 2) end
+  if c.src then error("cannot close a receive-only channel", 2) end
+  close_(c)
+end
+-- offer(h, v, last) -> whether v was taken: a producer's send that never blocks nor raises (timers and tickers
+-- fire outside any task): v goes to a waiting receiver or the buffer, and is dropped when the channel is full or
+-- closed (v == nil sends nothing); `last` then closes the channel (unless the user closed it already)
+function S.offer(h, v, last)
+  local c = chan(h)
+  if c.closed then return false end
+  local taken = false
+  if v ~= nil then
+    local w = dequeue(c.recvq)
+    if w then wake_receiver(w, c, v, true); taken = true
+    elseif c.count < c.cap then push(c, v); taken = true end
+  end
+  if last then close_(c) end
+  return taken
 end
 function CH:case_receive() return {op = "recv", ch = self} end
 function CH:case_send(v) return {op = "send", ch = self, value = v} end
@@ -112,7 +130,7 @@ local function select_(cases)
       elseif try_send(c, value) then return {channel = c.h, ok = true} end
     end
   end
-  if has_default then return {default = true} end
+  if has_default then return {default = true, ok = true} end
   if n == 0 then error("channel.select with no cases and no default blocks forever", 2) end
   local sel, task = {done = false, waiters = {}}, current()
   for i = 1, n do

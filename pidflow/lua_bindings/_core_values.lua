@@ -1,27 +1,55 @@
--- The values part of the core (see _core.lua): pid and error values, the array marker of empty Python lists,
--- and the helpers of the Lua -> Python conversion (classify, flat_map, unpack; see _values.py). Loaded by the
--- first access to one of these S fields, from Lua or Python.
+-- The values part of the core (see _core.lua): error values, the array marker of empty Python lists, and the
+-- helpers of the Lua -> Python conversion (classify, flat_map, unpack; see _values.py). Loaded by the first
+-- access to one of these S fields, from Lua or Python. (PIDs are plain strings in Lua: nothing here.)
 local S, next, unpack, type, setmetatable, getmetatable, math_type, rawget = S, next, unpack, type, setmetatable, getmetatable, math_type, rawget
 local getinfo, traceback, tostring, pcall, TERM = getinfo, traceback, tostring, pcall, TERM
-local pid_str = setmetatable({}, {__mode = "k"})
 local err_data = setmetatable({}, {__mode = "k"})
-local PID_MT = {__name = "pid", __metatable = "pid"}
-PID_MT.__tostring = function(p) return pid_str[p] end
-PID_MT.__eq = function(a, b) return pid_str[a] ~= nil and pid_str[a] == pid_str[b] end
-PID_MT.__index = function() return nil end
--- err:kind(), err:message(), err:retryable(), err:details(): one prototype for the four
-local function err_field(name) return function(e) return err_data[e][name] end end
+-- err:kind(), err:message(), err:retryable(), err:details(), err:stack(): one prototype for the five. details()
+-- is nil when empty; stack() is the Lua traceback taken where errors.new/wrap made the error, else the Python
+-- traceback an unexpected exception carried in its details, else ""
+local function err_field(name)
+  return function(e)
+    local d = err_data[e]
+    if d == nil then error("error method called on a " .. type(e) .. " (use err:" .. name .. "())", 2) end
+    local v = d[name]
+    if name == "details" then
+      if type(v) == "table" and next(v) == nil then return nil end
+    elseif name == "stack" and v == nil then
+      v = d.details
+      v = type(v) == "table" and rawget(v, "traceback")
+      if type(v) ~= "string" then v = "" end
+    end
+    return v
+  end
+end
 local ERR_MT = {__name = "error", __metatable = "error", __index = {
-  kind = err_field("kind"), message = err_field("message"), retryable = err_field("retryable"), details = err_field("details"),
+  kind = err_field("kind"), message = err_field("message"), retryable = err_field("retryable"),
+  details = err_field("details"), stack = err_field("stack"),
 }}
-ERR_MT.__tostring = function(e) local d = err_data[e]; return d.kind .. ": " .. d.message end
+-- tostring(err) is the message (as in the seed runtime); "text" .. err and err .. "text" concatenate it
+local function err_text(v)
+  local t = type(v)
+  if t == "string" or t == "number" then return v end
+  local d = t == "table" and err_data[v]
+  if d then return d.message end
+  error("attempt to concatenate a " .. t .. " value", 3)
+end
+ERR_MT.__tostring = err_text
+ERR_MT.__concat = function(a, b) return err_text(a) .. err_text(b) end
 local ARRAY_MT = {__name = "array"}
 S.ARRAY_MT = ARRAY_MT
 
-function S.make_pid(s) local p = setmetatable({}, PID_MT); pid_str[p] = s; return p end
-function S.make_error(kind, message, retryable, details)
+-- make_error(kind, message, retryable, details[, level[, below]]): with a level (errors.new, errors.wrap), the
+-- error keeps the traceback of the running coroutine from that level as its stack(), followed by `below` (the
+-- stack of the error it wraps); errors made by Python carry none
+function S.make_error(kind, message, retryable, details, level, below)
   local e = setmetatable({}, ERR_MT)
-  err_data[e] = {kind = kind, message = message, retryable = retryable, details = details}
+  local stack
+  if level then
+    stack = traceback(nil, level)
+    if below then stack = stack .. "\nwrapped " .. below end
+  end
+  err_data[e] = {kind = kind, message = message, retryable = retryable, details = details, stack = stack}
   return e
 end
 function S.flat_map(t)
@@ -39,14 +67,11 @@ function S.unpack(t, i, j)
 end
 function S.empty_array() return setmetatable({}, ARRAY_MT) end
 function S.is_error(v) return type(v) == "table" and err_data[v] ~= nil end
-function S.is_pid(v) return type(v) == "table" and pid_str[v] ~= nil end
 
--- classify(t) -> "pid", s | "error", kind, message, retryable, details | "array", n | "map"
+-- classify(t) -> "error", kind, message, retryable, details | "array", n | "map"
 -- A table is an array when every key is an integer >= 1 and the largest key n <= 2 * (number of keys); holes
 -- become None. An empty table is a map unless it carries ARRAY_MT (made from an empty Python list).
 function S.classify(t)
-  local s = pid_str[t]
-  if s then return "pid", s end
   local d = err_data[t]
   if d then return "error", d.kind, d.message, d.retryable, d.details end
   local n, maxk = 0, 0

@@ -51,6 +51,7 @@ from . import _stdlib  # noqa: F401  (registers the built-in modules)
 from .._events import Message
 from ._admission import SCALAR_MESSAGE, item_size
 from ._backend import Budget, LuaBackend
+from ._library import Imports
 from ._modules import ALWAYS_AVAILABLE, ModuleContext, module_factory
 from ._runtime import DEFAULT_MAX_MEMORY, HOOK_COUNT, Runtime
 from ._values import OverMemory
@@ -156,7 +157,8 @@ class LuaProcess:
     * :meth:`terminate` (or cancelling the task running :meth:`run`) stops even a busy loop -> TERMINATED
       (cancellation propagates as cancellation).
 
-    ``modules`` is the entry's capability list (``channel``, ``process`` and ``errors`` are always allowed).
+    ``modules`` is the entry's capability list (``channel``, ``process`` and ``errors`` are always allowed);
+    ``imports`` the libraries its ``require`` loads by alias (see ``_library``), whose modules it may use too.
     """
 
     # (slots: past 30 attributes an instance no longer shares its attribute dict's keys, and an idle process would
@@ -165,7 +167,7 @@ class LuaProcess:
                  "_parent", "_greenlet", "_step_out", "_tg", "_wakeup", "_ops", "_op_seq", "_completions",
                  "_sources", "_ready_sources", "_ctx", "_fns", "_started", "_stepping", "_abort", "_gated",
                  "_queued", "_recheck", "_hooks", "_last_hook", "_rearmed", "ended_by", "_rt", "_main",
-                 "__weakref__")
+                 "_imports", "__weakref__")
 
     def __init__(
         self,
@@ -177,10 +179,15 @@ class LuaProcess:
         method: str = "main",
         modules: Iterable[str] = (),
         max_memory: int = DEFAULT_MAX_MEMORY,
+        imports: Imports | None = None,
     ) -> None:
         self.entry_id = entry_id
         self.backend = backend
         self._modules = tuple(modules)  # the entry's extra modules (often the shared empty tuple)
+        #: The libraries ``require`` can load (``_library``); their modules are granted to this process too.
+        self._imports = imports
+        if imports is not None:
+            self._modules += imports.modules
         self._budget = isinstance(backend.preemption, Budget)
         self._slice = backend.preemption.seconds
         self._slice_start = 0.0
@@ -524,6 +531,10 @@ class LuaProcess:
     def _require_module(self, name: Any, soft: bool) -> Any:
         values = self._rt.values
         name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+        if self._imports is not None and name in self._imports:
+            if self._ctx is None:
+                self._ctx = ModuleContext(self)
+            return self._imports.load(self._ctx, name)
         if name not in ALWAYS_AVAILABLE and name not in self._modules:
             return None, values.to_lua(Error(
                 ErrorKind.PERMISSION_DENIED,
@@ -625,7 +636,9 @@ class LuaProcess:
         s = self._find_source(source)
         if s is not None:
             return s.channel
-        sid = len(self._sources) + 1
+        self._forget_ended_sources()
+        self._op_seq += 1  # (ids of sources and of blocking calls share the counter: each only needs to be unique)
+        sid = self._op_seq
         channel = self._rt.new_channel(0, sid, make)
         observed = callable(getattr(source, "observe", None))
         s = self._sources[sid] = _Source(source, convert or self._rt.values.to_lua, channel, observed)
@@ -635,6 +648,23 @@ class LuaProcess:
             s.gated = self._gate(source)
             source.observe(s.on_put)
         return channel
+
+    def _forget_ended_sources(self) -> None:
+        """Let go of mailboxes that were closed and emptied (a topic released by ``process.unlisten``): a process
+        that listens and unlistens in a loop keeps a bounded set of sources, and its gate checks stay short. The
+        Lua channel of a forgotten source answers closed (``_src_poll`` of an unknown id)."""
+        for sid, s in list(self._sources.items()):
+            source = s.source
+            statistics = getattr(source, "statistics", None) if s.observed else None
+            if statistics is None or len(source) or not statistics().closed:
+                continue
+            source.observe(None)
+            if s.gated:
+                source.gate(None)
+                self._gated = [m for m in self._gated if m is not source]
+            del self._sources[sid]
+            if sid in self._ready_sources:
+                self._ready_sources.remove(sid)
 
     # Gates (see _admission): on the inbox from the start, and on every other mailbox when Lua first reads it.
     # Only local processes: a workflow's messages come from signals, already plain data, and what is in the

@@ -1,18 +1,27 @@
-"""The Lua entry kinds run by local hosts: ``process.lua`` and ``function.lua``; and the checks that every entry
-with Lua code shares (``workflow.lua`` uses them too)."""
+"""The Lua entry kinds run by local hosts: ``process.lua`` and ``function.lua``; ``library.lua`` (shared code that
+they import); and the checks that every entry with Lua code shares (``workflow.lua`` uses them too)."""
 
 from __future__ import annotations
 
-from .._kind import Kind
-from ..entries import Entry
+from typing import TYPE_CHECKING
+
+from .._kind import Body, Function, Kind, Reference
+from ..entries import Entry, Registry
 from ..errors import Error
+from ._library import Imports, check_import_graph, check_imports, import_map, resolve_imports
 from ._local import local_function, local_process_body
+from ._modules import ALWAYS_AVAILABLE, registered_modules
 from ._runtime import compile_check
+
+if TYPE_CHECKING:
+    from .._host import NodePort
 
 #: The modules a Lua entry may list in ``modules``.
 MODULES = frozenset({"process", "channel", "time", "funcs", "workflow", "ctx", "uuid", "crypto", "json", "errors"})
 #: The keys of every entry with Lua code.
-CODE_KEYS = frozenset({"method", "modules"})
+CODE_KEYS = frozenset({"method", "modules", "imports"})
+#: Shared Lua code: what ``imports:`` names.
+LIBRARY_KIND = "library.lua"
 
 
 def check_lua_code(entry: Entry) -> list[str]:
@@ -37,7 +46,24 @@ def check_lua_code(entry: Entry) -> list[str]:
                         for m in modules if m not in MODULES)
     if "method" in spec and not isinstance(spec["method"], str):
         problems.append("method must be a string")
+    problems.extend(check_imports(entry, MODULES | ALWAYS_AVAILABLE | registered_modules()))
     return problems
+
+
+def import_references(entry: Entry) -> list[Reference]:
+    """The libraries an entry with Lua code imports (``imports.ALIAS`` must name a ``library.lua``)."""
+    return [Reference(f"imports.{alias}", target, kinds=(LIBRARY_KIND,)) for alias, target in import_map(entry).items()]
+
+
+def check_imports_of(entry: Entry, registry: Registry) -> list[str]:
+    """Load-time problems of an entry's import graph: a cycle through it, an alias naming two libraries."""
+    return check_import_graph(entry, registry, LIBRARY_KIND)
+
+
+def lua_imports(entry: Entry, registry: Registry) -> Imports | None:
+    """The libraries an entry's ``require`` loads, sources read now (None when it imports none); INVALID
+    naming the entry when the graph is broken (see ``_library``)."""
+    return resolve_imports(entry, registry, LIBRARY_KIND)
 
 
 def _check_local_lua(entry: Entry) -> list[str]:
@@ -48,9 +74,20 @@ def _check_local_lua(entry: Entry) -> list[str]:
     return problems
 
 
+def _process_body(node: "NodePort", entry: Entry) -> Body:
+    return local_process_body(node, entry, lua_imports(entry, node.registry))
+
+
+def _function(node: "NodePort", entry: Entry) -> Function:
+    return local_function(node, entry, lua_imports(entry, node.registry))
+
+
 KINDS = (
     Kind(name="process.lua", required={"source"}, optional=CODE_KEYS | {"max_memory"}, check=_check_local_lua,
-         body=local_process_body),
+         references=import_references, check_graph=check_imports_of, body=_process_body),
     Kind(name="function.lua", required={"source"}, optional=CODE_KEYS | {"max_memory"}, check=_check_local_lua,
-         function=local_function),
+         references=import_references, check_graph=check_imports_of, function=_function),
+    # a library is loaded by its importers' require: it builds nothing, and has no method
+    Kind(name=LIBRARY_KIND, required={"source"}, optional={"modules", "imports"}, check=check_lua_code,
+         references=import_references, check_graph=check_imports_of),
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
+
+import attrs
 
 from .._api import Spawner, current
 from .._events import Message
@@ -12,6 +14,7 @@ from ..entries import Entry
 from ..errors import Error, ErrorKind
 from . import _process_module  # noqa: F401  (registers the process module)
 from ._driver import LuaProcess
+from ._library import Imports
 from ._process_module import ProcessPort
 from ._runtime import DEFAULT_MAX_MEMORY
 from ._trio_backend import TrioBackend
@@ -30,6 +33,12 @@ class LocalPort(ProcessPort):
     def pid(self) -> Pid:
         return self.api.pid()
 
+    def unlisten(self, topic: str) -> None:
+        self.api.unlisten(topic)
+
+    def get_options(self) -> dict[str, Any]:
+        return self.api.get_options()
+
     def inbox(self) -> Any:
         return self.api.inbox()
 
@@ -40,22 +49,32 @@ class LocalPort(ProcessPort):
         return self.api.events()
 
     def send(self, pid: Pid, topic: str, data: Any) -> None:
-        self.api.send_nowait(pid, topic, data)
+        """Unlike the Python API's quiet send, a local PID of this node that is not running is NOT_FOUND (the seed
+        runtime's answer, known at once); other PIDs are posted (a workflow that ended drops it)."""
+        api = self.api
+        node = api.node
+        host = node.route(pid)
+        if host.is_alive(pid) is False:
+            raise Error(ErrorKind.NOT_FOUND, f"send: process {pid} not found (it is not running)",
+                        details={"pid": str(pid)})
+        host.send(pid, Message(topic, data, api.pid()))
 
-    def _request(self, entry: str, input: Any, options: Mapping[str, Any], name: str | None,
+    def _request(self, entry: str, args: Sequence[Any], options: Mapping[str, Any], name: str | None,
                  messages: list[Message], context: Mapping[str, Any], monitor: bool, link: bool) -> SpawnRequest:
         spawner = Spawner(self.api, dict(options), name, tuple(messages), dict(context))
-        return spawner.request(entry, input, monitor=monitor, link=link)
+        if len(args) == 1:
+            return spawner.request(entry, args[0], monitor=monitor, link=link)
+        return attrs.evolve(spawner.request(entry, None, monitor=monitor, link=link), args=tuple(args))
 
-    async def spawn(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
+    async def spawn(self, entry: str, host: str | None, args: Sequence[Any], *, options: Mapping[str, Any],
                     name: str | None, messages: list[Message], context: Mapping[str, Any],
                     monitor: bool, link: bool) -> Pid:
-        request = self._request(entry, input, options, name, messages, context, monitor, link)
+        request = self._request(entry, args, options, name, messages, context, monitor, link)
         return await self.api.node.spawn(request, host)
 
-    async def exec(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
+    async def exec(self, entry: str, host: str | None, args: Sequence[Any], *, options: Mapping[str, Any],
                    name: str | None, messages: list[Message], context: Mapping[str, Any]) -> Any:
-        request = self._request(entry, input, options, name, messages, context, True, False)
+        request = self._request(entry, args, options, name, messages, context, True, False)
         return await self.api.node.exec(request, host)
 
     async def monitor(self, pid: Pid) -> None:
@@ -79,9 +98,21 @@ class LocalPort(ProcessPort):
     def set_options(self, options: Mapping[str, Any]) -> None:
         self.api.set_options(options)
 
-    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any]) -> Any:
-        """``funcs.call`` of the process (the backend's function runner), with the process's context."""
-        return await self.api.node.call(entry_id, *args, context=self.api.context)
+    async def resolve_name(self, name: str) -> Pid:
+        """The node's registry, read at once (no round trip)."""
+        return self.api.lookup(name)
+
+    async def register_name(self, name: str, pid: Pid) -> None:
+        await self.api.register(name, pid)
+
+    async def unregister_name(self, name: str) -> bool:
+        return await self.api.unregister(name)
+
+    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any], *,
+                            context: Mapping[str, Any] | None = None) -> Any:
+        """``funcs.call`` of the process (the backend's function runner), with the process's context (or the one
+        an executor's ``with_context`` made)."""
+        return await self.api.node.call(entry_id, *args, context=self.api.context if context is None else context)
 
 
 def _max_memory(entry: Entry) -> int:
@@ -91,40 +122,49 @@ def _max_memory(entry: Entry) -> int:
     return value
 
 
-def local_process_body(node: "NodePort", entry: Entry) -> Callable[[Any], Awaitable[Any]]:
-    """A process body that runs the entry's Lua ``method`` as the calling local process."""
+def local_process_body(node: "NodePort", entry: Entry,
+                       imports: Imports | None = None) -> Callable[..., Awaitable[Any]]:
+    """A process body that runs the entry's Lua ``method`` as the calling local process (``imports``: the
+    libraries its ``require`` loads, resolved by the kind)."""
     source = entry.read_source()
     path = entry.source_name
     method = entry.method or "main"
     max_memory = _max_memory(entry)
     LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
-               backend=TrioBackend(), max_memory=max_memory)  # compile now: a syntax error fails the spawn
+               backend=TrioBackend(), max_memory=max_memory,
+               imports=imports)  # compile now: a syntax error fails the spawn
 
-    async def body(input: Any) -> Any:
+    async def body(*args: Any) -> Any:
+        """``main(input)`` for the one argument of ``spawn(entry, host, input)``; any other count of positional
+        arguments (``SpawnRequest.args``) is passed as ``main(a, b, ...)``."""
         api = current()
         port = LocalPort(api)
         backend = TrioBackend(context=api.context, process_api=port, call_function=port.call_function)
         proc = LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
-                          backend=backend, max_memory=max_memory)
-        return await proc.run(input)
+                          backend=backend, max_memory=max_memory, imports=imports)
+        if len(args) == 1:
+            return await proc.run(args[0])
+        return await proc.run_function(list(args))
 
     return body
 
 
-def local_function(node: "NodePort", entry: Entry) -> Callable[..., Awaitable[Any]]:
-    """A ``function.lua`` entry: a fresh Lua state per call, with the caller's context."""
+def local_function(node: "NodePort", entry: Entry, imports: Imports | None = None) -> Callable[..., Awaitable[Any]]:
+    """A ``function.lua`` entry: a fresh Lua state per call, with the caller's context (``imports``: as for
+    :func:`local_process_body`)."""
     source = entry.read_source()
     path = entry.source_name
     method = entry.method or "main"
     max_memory = _max_memory(entry)
 
     async def call(*args: Any, context: Mapping[str, Any] | None = None) -> Any:
-        async def call_function(entry_id: str, inner: list[Any], options: Mapping[str, Any]) -> Any:
+        async def call_function(entry_id: str, inner: list[Any], options: Mapping[str, Any], *,
+                                context: Mapping[str, Any] | None = context) -> Any:
             return await node.call(entry_id, *inner, context=context)
 
         backend = TrioBackend(context=context or {}, call_function=call_function)
         proc = LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
-                          backend=backend, max_memory=max_memory)
+                          backend=backend, max_memory=max_memory, imports=imports)
         return await proc.run_function(list(args))
 
     return call

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import lupa.lua54 as _lupa
 
 if TYPE_CHECKING:
     from ._backend import LuaBackend
@@ -23,6 +24,9 @@ _registry: dict[str, ModuleFactory] = {}
 
 #: Modules every process may use without listing them in ``modules``; they are also globals.
 ALWAYS_AVAILABLE = frozenset({"channel", "process", "errors"})
+
+# ModuleContext.call_protected: the sandbox's pcall (the coroutine part's: it lets the termination token through)
+_PCALL_LUA = "local pcall = pcall; return function(f) local ok, v = pcall(f); return ok, v end"
 
 
 def register_module(name: str, factory: ModuleFactory, *, replace: bool = False) -> None:
@@ -117,3 +121,26 @@ class ModuleContext:
         """Run a Lua chunk (text, chunk name ``=name``) with ``args`` as its ``...`` and return its result. The chunk
         is compiled once per Python process and loaded stripped of debug info (its errors carry no line)."""
         return self._process._rt.load_builtin(source, name)(*args)
+
+    def compile(self, source: str, chunkname: str) -> Any:
+        """Compile *user* Lua text (a library) into a function of the process's sandbox and globals, with line
+        information (``chunkname`` ``@file.lua``); a syntax error raises INVALID ``"lua syntax error: ..."``."""
+        return self._process._rt.compile(source, chunkname)
+
+    def call_protected(self, fn: Any) -> Any:
+        """Call the Lua function ``fn`` (user code) from inside a call from Lua and return its first result. Its
+        error raises :class:`Error` (an error object keeps its kind; a message is INTERNAL with its file:line);
+        when the process is being stopped meanwhile, the core's termination token is returned: hand it back
+        to Lua as the result (the core ends the process with it). ``fn`` must not block: it runs inside a C call."""
+        process = self._process
+        try:
+            ok, value = self.load_lua(_PCALL_LUA, "pcall")(fn)
+        except _lupa.LuaError:  # only the termination token passes the pcall
+            if process._stopping:
+                return process._rt.abort
+            raise
+        if ok:
+            return value
+        if process._stopping:
+            return process._rt.abort
+        raise process._as_error(value, None, None)

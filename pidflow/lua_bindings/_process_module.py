@@ -2,7 +2,13 @@
 
 The port is what differs between a local Lua process (:mod:`._local`, over the Python process API) and a Lua
 workflow (``pidflow.temporal_host``, over deterministic Temporal calls); the Lua API, its builder and its
-``value, err`` conventions are written once, here.
+``value, err`` conventions are written once, here (the Lua halves in :mod:`._process_lua`).
+
+PIDs are strings in Lua (``{host|id}``, ``{host@node|id}``): ``process.pid()``, ``msg:from()``, an event's
+``from`` and what ``spawn*`` returns. Every call that takes a destination (``send``, ``terminate``, ``cancel``,
+``monitor``, ``unmonitor``, ``link``, ``unlink``) takes a PID string or a registered name (any other string,
+resolved through :meth:`ProcessPort.resolve_name`). ``send`` to a PID string never blocks; a name may take a
+round trip to resolve, so a send to a name takes the blocking path.
 
 Memory: every process has its own copy of the module, so it is built piecemeal: each member of ``process`` (a
 Lua closure over the process's Python dispatcher, see ``LuaProcess._function``) is made on first access, the
@@ -14,22 +20,25 @@ called ``process.inbox()`` pays for ``inbox`` alone.
 from __future__ import annotations
 
 import abc
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from .._events import Event, Message
+from .._events import Event, EventKind, Message
 from .._pid import Pid
 from ..errors import Error, ErrorKind
 from ._durations import parse_duration
-from ._values import OverMemory, pid_of
 from ._modules import ModuleContext, register_module
+from ._process_lua import (LISTEN_LUA, MESSAGE_LUA, PROCESS_LUA, SEND_LUA, SET_OPTIONS_LUA, SPAWNER_LUA,
+                           SPAWNER_MEMBERS)
+from ._values import OverMemory, pid_of
 
 
 class ProcessPort(abc.ABC):
     """What the ``process`` module needs from the host running the Lua code (``backend.process_api``).
 
     Sources (``inbox``/``listen``/``events``) have ``receive_nowait()`` (raising ``trio.WouldBlock`` when empty)
-    and ``async receive()``. ``send`` never blocks (hosts queue what needs I/O). Async methods raise
-    :class:`pidflow.Error`; the Lua caller gets ``nil, err``.
+    and ``async receive()``. ``send`` never blocks (hosts queue what needs I/O). Methods raise
+    :class:`pidflow.Error`; the Lua caller gets ``nil, err``. ``args`` of ``spawn``/``exec`` are the child's
+    positional arguments (``main(a, b, ...)``; one argument is the ``input`` of the Python API).
     """
 
     @abc.abstractmethod
@@ -42,18 +51,25 @@ class ProcessPort(abc.ABC):
     def listen(self, topic: str, whole_message: bool) -> Any: ...
 
     @abc.abstractmethod
+    def unlisten(self, topic: str) -> None:
+        """Release ``topic``: its later messages go to the inbox again; the listener's source is closed (what it
+        holds can still be received, then it reports closed)."""
+
+    @abc.abstractmethod
     def events(self) -> Any: ...
 
     @abc.abstractmethod
-    def send(self, pid: Pid, topic: str, data: Any) -> None: ...
+    def send(self, pid: Pid, topic: str, data: Any) -> None:
+        """Post a message. NOT_FOUND ("not found") when ``pid`` is known at once not to run (a local process of
+        this node); a PID whose answer needs a round trip is posted and dropped quietly if it has ended."""
 
     @abc.abstractmethod
-    async def spawn(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
+    async def spawn(self, entry: str, host: str | None, args: Sequence[Any], *, options: Mapping[str, Any],
                     name: str | None, messages: list[Message], context: Mapping[str, Any],
                     monitor: bool, link: bool) -> Pid: ...
 
     @abc.abstractmethod
-    async def exec(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
+    async def exec(self, entry: str, host: str | None, args: Sequence[Any], *, options: Mapping[str, Any],
                    name: str | None, messages: list[Message], context: Mapping[str, Any]) -> Any: ...
 
     @abc.abstractmethod
@@ -77,186 +93,155 @@ class ProcessPort(abc.ABC):
     @abc.abstractmethod
     def set_options(self, options: Mapping[str, Any]) -> None: ...
 
+    @abc.abstractmethod
+    def get_options(self) -> dict[str, Any]:
+        """The process's options as ``set_options`` takes them: ``{"trap_links": bool}``."""
 
-_SEND_LUA = r"""
-local send = ...
-local type, tostring, getmetatable = type, tostring, getmetatable
-return function(pid, topic, data)
-  if type(pid) == "table" and getmetatable(pid) == "pid" then pid = tostring(pid) end
-  return send(pid, topic, data)
-end
-"""
+    # -- names (registered on the node; see pidflow._names) ---------------------------------------------------------
+    @abc.abstractmethod
+    async def resolve_name(self, name: str) -> Pid:
+        """The PID that holds ``name``: NOT_FOUND ``"could not resolve name 'N' ..."`` when nobody does. Every
+        destination argument that is not a PID string is resolved here."""
 
-# (these chunks get the raw setmetatable: the global one checks for __gc, and loading it costs every process)
-_PROCESS_LUA = r"""
-local get, setmetatable = ...
-local rawget, rawset = rawget, rawset
--- members are made on first access: get(name) returns the member, true when it installed members itself (the
--- spawner builder), or nil
-return setmetatable({}, {__index = function(t, k)
-  local v = get(k)
-  if v == true then return rawget(t, k) end
-  if v ~= nil then rawset(t, k, v) end
-  return v
-end})
-"""
+    @abc.abstractmethod
+    async def register_name(self, name: str, pid: Pid) -> None:
+        """Register ``name`` for ``pid`` until it is unregistered or ``pid`` ends: ALREADY_EXISTS when another
+        PID holds it (registering the same PID again is fine), INVALID for a bad name."""
 
-# Message and payload values, loaded into a process when it first receives a message.
-_MESSAGE_LUA = r"""
-local setmetatable = ...
-local tostring = tostring
-
-local Payload = {__name = "payload"}
-Payload.__index = Payload
-function Payload:data() return self._data end
-
-local Message = {__name = "message"}
-Message.__index = Message
-function Message:topic() return self._topic end
-function Message:payload() return setmetatable({_data = self._data}, Payload) end
-function Message:from() return self._from end
-Message.__tostring = function(m) return "message(" .. tostring(m._topic) .. ")" end
-
-return function(topic, data, from)
-  return setmetatable({_topic = topic, _data = data, _from = from}, Message)
-end
-"""
-
-# The spawner builder, loaded into a process on first access to one of the members it installs in M.
-_SPAWNER_LUA = r"""
-local M, spawn, exec = ...
-local setmetatable, type, error, pairs, ipairs = setmetatable, type, error, pairs, ipairs
-
-local function copy(t)
-  local out = {}
-  if t then for k, v in pairs(t) do out[k] = v end end
-  return out
-end
-
-local S = {__name = "spawner"}
-S.__index = S
-local function spawner(options, name, messages, context)
-  return setmetatable({_options = options, _name = name, _messages = messages, _context = context}, S)
-end
-local EMPTY = spawner({}, nil, {}, {})
-
-local function need_table(v, what)
-  if type(v) ~= "table" then error(what .. " expects a table, got " .. type(v), 3) end
-end
-
-function S:with_options(o)
-  need_table(o, "with_options")
-  local merged = copy(self._options)
-  for k, v in pairs(o) do merged[k] = v end
-  return spawner(merged, self._name, self._messages, self._context)
-end
-function S:with_name(name)
-  if type(name) ~= "string" or name == "" then error("with_name expects a non-empty string", 2) end
-  return spawner(self._options, name, self._messages, self._context)
-end
-function S:with_message(topic, data)
-  if type(topic) ~= "string" or topic == "" then error("with_message expects a topic string", 2) end
-  local msgs = {}
-  for i, m in ipairs(self._messages) do msgs[i] = m end
-  msgs[#msgs + 1] = {topic, data}
-  return spawner(self._options, self._name, msgs, self._context)
-end
-function S:with_context(c)
-  need_table(c, "with_context")
-  local merged = copy(self._context)
-  for k, v in pairs(c) do merged[k] = v end
-  return spawner(self._options, self._name, self._messages, merged)
-end
-local function starter(monitor, link)
-  return function(self, entry, host, input)
-    return spawn(entry, host, input, self._options, self._name, self._messages, self._context, monitor, link)
-  end
-end
-S.spawn = starter(false, false)
-S.spawn_monitored = starter(true, false)
-S.spawn_linked = starter(false, true)
-function S:exec(entry, host, input)
-  return exec(entry, host, input, self._options, self._name, self._messages, self._context)
-end
-
-function M.with_options(o) return EMPTY:with_options(o) end
-function M.with_name(n) return EMPTY:with_name(n) end
-function M.with_message(t, d) return EMPTY:with_message(t, d) end
-function M.with_context(c) return EMPTY:with_context(c) end
-function M.spawn(entry, host, input) return EMPTY:spawn(entry, host, input) end
-function M.spawn_monitored(entry, host, input) return EMPTY:spawn_monitored(entry, host, input) end
-function M.spawn_linked(entry, host, input) return EMPTY:spawn_linked(entry, host, input) end
-function M.exec(entry, host, input) return EMPTY:exec(entry, host, input) end
-"""
-_SPAWNER_MEMBERS = frozenset({"with_options", "with_name", "with_message", "with_context", "spawn",
-                              "spawn_monitored", "spawn_linked", "exec"})
+    @abc.abstractmethod
+    async def unregister_name(self, name: str) -> bool:
+        """Release ``name``; False when nobody held it."""
 
 
-def _pid(value: Any, what: str = "pid") -> Pid:
+#: Event kinds as Lua sees them (``process.event.*``, an event's ``kind``): the seed runtime's strings.
+LUA_EVENT_KINDS = {EventKind.EXIT: "pid.exit", EventKind.LINK_DOWN: "pid.link.down", EventKind.CANCEL: "pid.cancel"}
+_EVENT_CONSTANTS = {kind.value: text for kind, text in LUA_EVENT_KINDS.items()}
+
+
+def _lua_type(value: Any) -> str:
+    """The Lua type name of a converted value, for error messages."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (str, bytes)):
+        return "string"
+    return "table"
+
+
+def _invalid(call: str, argument: str, problem: str) -> Error:
+    return Error(ErrorKind.INVALID, f"{call}: {argument} {problem}", details={"argument": argument})
+
+
+def _pid(value: Any, call: str, argument: str = "pid") -> Pid:
+    """A PID string (or Pid) given to ``call``; INVALID naming ``argument`` otherwise."""
     if isinstance(value, Pid):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and value.startswith("{"):
         return pid_of(value)
-    raise Error(ErrorKind.INVALID, f"{what} must be a pid, got {type(value).__name__}")
+    raise _invalid(call, argument, f"must be a pid string like '{{host|id}}', got {_lua_type(value)} {value!r}")
 
 
-def _entry(value: Any) -> str:
+def _topic(value: Any, call: str) -> str:
     if not isinstance(value, str) or not value:
-        raise Error(ErrorKind.INVALID, f"entry must be an entry id string, got {value!r}")
+        raise _invalid(call, "topic", f"must be a non-empty string, got {_lua_type(value)} {value!r}")
+    if value[0] == "@":
+        raise _invalid(call, "topic", f"{value!r} is reserved (topics beginning with '@' are the runtime's)")
     return value
 
 
-def _host(value: Any) -> str | None:
+def _name(value: Any, call: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _invalid(call, "name", f"must be a non-empty string, got {_lua_type(value)} {value!r}")
+    return value
+
+
+def _entry(value: Any, call: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _invalid(call, "entry", f"must be an entry id string, got {_lua_type(value)} {value!r}")
+    return value
+
+
+def _host(value: Any, call: str) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise Error(ErrorKind.INVALID, f"host must be a host entry id string, got {value!r}")
+        raise _invalid(call, "host", f"must be a host entry id string or nil, got {_lua_type(value)} {value!r}")
     return value
+
+
+def _args(n: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The ``n`` positional arguments Lua passed (trailing nils arrive as None; the count is the truth)."""
+    n = n if type(n) is int else len(args)
+    return args[:n] if len(args) >= n else args + (None,) * (n - len(args))
+
+
+def _payload(values: Sequence[Any]) -> Any:
+    """What several values sent or queued together carry: one value is that value, several the list, none nil."""
+    if len(values) == 1:
+        return values[0]
+    return list(values) if values else None
 
 
 def _messages(raw: Any, sender: Pid) -> list[Message]:
-    """``with_message`` pairs, as Lua gave them: ``{topic, data}`` (a nil data leaves a one-element list)."""
+    """``with_message`` records, as Lua gave them: ``{t = topic, n = count, [1..n] = values}``."""
     out = []
-    for pair in raw or []:
-        topic = pair[0]
-        data = pair[1] if len(pair) > 1 else None
-        out.append(Message(topic, data, sender))
+    for record in raw or []:
+        n = record.get("n", 0)
+        out.append(Message(record["t"], _payload([record.get(i) for i in range(1, n + 1)]), sender))
     return out
 
 
 class _ProcessModule:
     """The Python side of one process's ``process`` module: ``get(name)`` makes a member on first access."""
 
-    __slots__ = ("port", "ctx", "module", "new_message", "spawner_loaded", "values_to_lua")
+    __slots__ = ("port", "ctx", "module", "new_message", "loaded", "values_to_lua")
 
     def __init__(self, port: ProcessPort, ctx: ModuleContext) -> None:
         self.port = port
         self.ctx = ctx
-        self.spawner_loaded = False
+        self.loaded = 0  # bits of the chunks that install several members (_SPAWNER, _LISTEN)
         self.new_message: Any = None
-        self.module = ctx.load_lua(_PROCESS_LUA, "process", ctx.function(self.get), ctx.core_setmetatable)
+        self.module = ctx.load_lua(PROCESS_LUA, "process", ctx.function(self.get), ctx.core_setmetatable)
 
     def get(self, name: Any) -> Any:
         ctx, port = self.ctx, self.port
-        if name in _SPAWNER_MEMBERS:
-            if not self.spawner_loaded:
-                self.spawner_loaded = True
-                ctx.load_lua(_SPAWNER_LUA, "process.spawner", self.module, ctx.blocking(self.spawn),
-                             ctx.blocking(self.exec_))
+        if name in SPAWNER_MEMBERS:
+            if not self.loaded & _SPAWNER:
+                self.loaded |= _SPAWNER
+                ctx.load_lua(SPAWNER_LUA, "process.spawner", self.module, ctx.blocking(self.spawn),
+                             ctx.blocking(self.exec_), ctx.core_setmetatable)
             return True
         if name in ("inbox", "events"):
             return ctx.function(self.inbox if name == "inbox" else self.events, raw=True)
         if name == "send":
-            # A PID crosses as its string (no per-message table inspection from Python; parsed once, cached).
-            return ctx.load_lua(_SEND_LUA, "process.send", ctx.function(self.send_raw, raw=True))
-        if name in ("listen", "set_options"):
-            return ctx.function(getattr(self, name))
+            # A PID crosses as its string (parsed once, cached); only a name takes the blocking path.
+            return ctx.load_lua(SEND_LUA, "process.send", ctx.function(self.send_raw, raw=True),
+                                ctx.blocking(self.send_named))
+        if name in ("listen", "unlisten"):
+            if not self.loaded & _LISTEN:
+                self.loaded |= _LISTEN
+                ctx.load_lua(LISTEN_LUA, "process.listen", self.module, ctx.function(self.listen),
+                             ctx.function(self.unlisten))
+            return True
+        if name == "set_options":
+            return ctx.load_lua(SET_OPTIONS_LUA, "process.set_options", ctx.function(self.set_options))
+        if name == "get_options":
+            return ctx.function(self.get_options)
         if name in ("monitor", "unmonitor", "link", "unlink", "terminate", "cancel"):
             return ctx.blocking(getattr(self, name))
         if name == "pid":
             return ctx.function(port.pid)
+        if name == "id":
+            return ctx.function(self.entry_id)
+        if name == "registry":
+            return ctx.table(register=ctx.blocking(self.register), lookup=ctx.blocking(self.lookup),
+                             unregister=ctx.blocking(self.unregister))
         if name == "event":
-            return ctx.to_lua({"EXIT": "EXIT", "LINK_DOWN": "LINK_DOWN", "CANCEL": "CANCEL"})
+            return ctx.to_lua(_EVENT_CONSTANTS)
         return None
 
+    # -- receiving ------------------------------------------------------------------------------------------------
     def message_parts(self, message: Message) -> tuple[Any, Any, Any]:
         """Called once per received message (the module's one hot path, so no wrappers): the arguments of the
         Lua message constructor, which the channel calls itself (see ``ModuleContext.source_channel``)."""
@@ -271,14 +256,18 @@ class _ProcessModule:
         return self.new_message
 
     def _load_message_lua(self) -> Any:
-        return self.ctx.load_lua(_MESSAGE_LUA, "process.message", self.ctx.core_setmetatable)
+        return self.ctx.load_lua(MESSAGE_LUA, "process.message", self.ctx.core_setmetatable)
 
     def event_to_lua(self, event: Event) -> Any:
-        """The wire form is the Lua form (kind, from, result{value, error}, reason), but for the deadline:
-        Lua durations are milliseconds."""
+        """The wire form is the Lua form (kind, from, result{value, error}, reason), but for the kind (the seed's
+        strings, ``process.event.*``), the deadline (Lua durations are milliseconds) and LINK_DOWN, which also
+        carries its reason as ``result.error``, as EXIT does."""
         table = event.to_wire()
+        table["kind"] = LUA_EVENT_KINDS[event.kind]
         if event.deadline is not None:
             table["deadline"] = event.deadline * 1000.0
+        if event.kind is EventKind.LINK_DOWN and "result" not in table and event.reason is not None:
+            table["result"] = {"error": event.reason}
         try:
             return self.ctx.to_lua(table)
         except OverMemory:
@@ -299,80 +288,133 @@ class _ProcessModule:
         return self.ctx.source_channel(self.port.events(), self.event_to_lua)
 
     def listen(self, topic: Any, opts: Any = None) -> Any:
-        if not isinstance(topic, str) or not topic:
-            raise Error(ErrorKind.INVALID, f"listen expects a topic string, got {topic!r}")
-        whole = isinstance(opts, dict) and opts.get("message") is True
-        if whole:
+        topic = _topic(topic, "listen")
+        if opts is not None and not isinstance(opts, dict):
+            raise _invalid("listen", "options", f"must be a table or nil, got {_lua_type(opts)}")
+        if isinstance(opts, dict) and opts.get("message") is True:
             return self.ctx.source_channel(self.port.listen(topic, True), self.message_parts, self.message_maker())
         return self.ctx.source_channel(self.port.listen(topic, False))
 
-    def send(self, pid: Any, topic: Any, data: Any = None) -> bool:
-        if not isinstance(topic, str) or not topic:
-            raise Error(ErrorKind.INVALID, f"send expects a topic string, got {topic!r}")
-        self.port.send(_pid(pid), topic, data)
+    def unlisten(self, topic: Any, kind: Any = None) -> bool:
+        """``topic`` is what the Lua half found for the channel (None: not a channel ``listen`` returned)."""
+        if not isinstance(topic, str):
+            raise _invalid("unlisten", "channel", f"must be a channel returned by process.listen, got a {kind}")
+        self.port.unlisten(topic)
         return True
 
-    def send_raw(self, pid: Any, topic: Any = None, data: Any = None) -> bool:
+    # -- sending --------------------------------------------------------------------------------------------------
+    def send_raw(self, pid: Any, topic: Any = None, data: Any = None, *more: Any) -> bool:
         """``send`` on raw Lua values (the hot path: a reply per message): PID strings and topics are bytes
         here, scalars need no conversion, and only a table payload goes through the value rules."""
         values = self.ctx.values
         if type(pid) is bytes:
-            pid = pid_of(pid)
+            pid = pid_of(pid)  # (a malformed one raises INVALID)
         else:
-            pid = _pid(values.from_lua(pid))
-        if type(topic) is bytes and topic:
+            pid = _pid(values.from_lua(pid), "send", "destination")
+        if type(topic) is bytes and topic and topic[0] != 64:   # 64: "@"
             try:
                 topic = topic.decode()
             except UnicodeDecodeError:
                 pass
         if type(topic) is not str:
-            raise Error(ErrorKind.INVALID, f"send expects a topic string, got {values.from_lua(topic)!r}")
-        if type(data) is not int and type(data) is not float and data is not None and type(data) is not bool:
+            topic = _topic(values.from_lua(topic), "send")
+        if more:
+            data = [values.from_lua(v) for v in (data, *more)]
+        elif type(data) is not int and type(data) is not float and data is not None and type(data) is not bool:
             data = values.from_lua(data)
         self.port.send(pid, topic, data)
         return True
 
+    async def send_named(self, name: Any, topic: Any, n: Any = 0, *values: Any) -> bool:
+        """``send`` to a registered name (the Lua half sends only non-PID strings here)."""
+        if not isinstance(name, str) or not name:
+            raise _invalid("send", "destination", f"must be a pid string or a registered name, got "
+                                                  f"{_lua_type(name)} {name!r}")
+        topic = _topic(topic, "send")
+        pid = await self.port.resolve_name(name)
+        self.port.send(pid, topic, _payload(_args(n, values)))
+        return True
+
     def set_options(self, options: Any) -> bool:
         if not isinstance(options, dict):
-            raise Error(ErrorKind.INVALID, "set_options expects a table")
+            raise _invalid("set_options", "options", f"must be a table, got {_lua_type(options)}")
         self.port.set_options(options)
         return True
 
-    async def spawn(self, entry: Any, host: Any, input: Any, options: Any, name: Any, messages: Any,
-                    context: Any, monitor: bool, link: bool) -> Pid:
+    def get_options(self) -> dict[str, Any]:
+        return self.port.get_options()
+
+    def entry_id(self) -> str:
+        return self.ctx.entry_id
+
+    # -- spawning -------------------------------------------------------------------------------------------------
+    async def spawn(self, entry: Any, host: Any, options: Any, name: Any, messages: Any, context: Any,
+                    monitor: bool, link: bool, n: Any = 0, *args: Any) -> Pid:
         port = self.port
-        return await port.spawn(_entry(entry), _host(host), input, options=options or {}, name=name,
-                                messages=_messages(messages, port.pid()), context=context or {},
+        call = "spawn"
+        return await port.spawn(_entry(entry, call), _host(host, call), _args(n, args), options=options or {},
+                                name=name, messages=_messages(messages, port.pid()), context=context or {},
                                 monitor=bool(monitor), link=bool(link))
 
-    async def exec_(self, entry: Any, host: Any, input: Any, options: Any, name: Any, messages: Any,
-                    context: Any) -> Any:
+    async def exec_(self, entry: Any, host: Any, options: Any, name: Any, messages: Any, context: Any,
+                    n: Any = 0, *args: Any) -> Any:
         port = self.port
-        return await port.exec(_entry(entry), _host(host), input, options=options or {}, name=name,
-                               messages=_messages(messages, port.pid()), context=context or {})
+        return await port.exec(_entry(entry, "exec"), _host(host, "exec"), _args(n, args), options=options or {},
+                               name=name, messages=_messages(messages, port.pid()), context=context or {})
 
-    async def monitor(self, pid: Any) -> bool:
-        await self.port.monitor(_pid(pid))
+    # -- destinations, relations ----------------------------------------------------------------------------------
+    async def _dest(self, value: Any, call: str) -> Pid:
+        """A destination: a PID string, or a registered name (any other non-empty string)."""
+        if isinstance(value, str) and value and value[0] != "{":
+            return await self.port.resolve_name(value)
+        if isinstance(value, str) and value:
+            return pid_of(value)
+        raise _invalid(call, "destination", f"must be a pid string or a registered name, got {_lua_type(value)} "
+                                            f"{value!r}")
+
+    async def monitor(self, dest: Any) -> bool:
+        await self.port.monitor(await self._dest(dest, "monitor"))
         return True
 
-    async def unmonitor(self, pid: Any) -> bool:
-        await self.port.unmonitor(_pid(pid))
+    async def unmonitor(self, dest: Any) -> bool:
+        await self.port.unmonitor(await self._dest(dest, "unmonitor"))
         return True
 
-    async def link(self, pid: Any) -> bool:
-        await self.port.link(_pid(pid))
+    async def link(self, dest: Any) -> bool:
+        await self.port.link(await self._dest(dest, "link"))
         return True
 
-    async def unlink(self, pid: Any) -> bool:
-        await self.port.unlink(_pid(pid))
+    async def unlink(self, dest: Any) -> bool:
+        await self.port.unlink(await self._dest(dest, "unlink"))
         return True
 
-    async def terminate(self, pid: Any) -> bool:
-        return await self.port.terminate(_pid(pid))
+    async def terminate(self, dest: Any) -> bool:
+        return await self.port.terminate(await self._dest(dest, "terminate"))
 
-    async def cancel(self, pid: Any, deadline: Any = None) -> bool:
-        seconds = parse_duration(5000 if deadline is None else deadline)
-        return await self.port.cancel(_pid(pid), seconds)
+    async def cancel(self, dest: Any, deadline: Any = None) -> bool:
+        try:
+            seconds = parse_duration(5000 if deadline is None else deadline)
+        except Error as exc:
+            raise _invalid("cancel", "deadline", exc.message) from None
+        return await self.port.cancel(await self._dest(dest, "cancel"), seconds)
+
+    # -- names ----------------------------------------------------------------------------------------------------
+    async def register(self, name: Any, pid: Any = None, scope: Any = None) -> bool:
+        """``process.registry.register(name [, pid])``: the caller when ``pid`` is nil. (A scope, the seed's third
+        argument, is accepted and ignored: names are local to one node.)"""
+        name = _name(name, "registry.register")
+        target = self.port.pid() if pid is None else _pid(pid, "registry.register")
+        await self.port.register_name(name, target)
+        return True
+
+    async def lookup(self, name: Any) -> Pid:
+        return await self.port.resolve_name(_name(name, "registry.lookup"))
+
+    async def unregister(self, name: Any, scope: Any = None) -> bool:
+        return await self.port.unregister_name(_name(name, "registry.unregister"))
+
+
+_SPAWNER, _LISTEN = 1, 2
 
 
 def _process(ctx: ModuleContext) -> Any:

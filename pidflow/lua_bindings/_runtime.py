@@ -84,7 +84,7 @@ def _part_bytecode(name: bytes) -> bytes:
 _EXPORTS: dict[str, bytes | None] = {
     "start": None, "step": None, "source_ready": None, "new_channel": None, "pyfn": None, "main": None,
     "lazy": None, "sethook": None, "hookfn": None, "setmetatable": None, "abort": None, "clock": b"tick", "complete": b"blocking", "pyblocking": b"blocking", "make_error": b"values",
-    "make_pid": b"values", "empty_array": b"values", "classify": b"values", "flat_map": b"values",
+    "empty_array": b"values", "classify": b"values", "flat_map": b"values",
     "unpack": b"values",
 }
 

@@ -60,7 +60,8 @@ class _Wakeup:
 class TrioBackend(LuaBackend):
     """Backend for a local Lua process.
 
-    ``call_function`` is the node's function runner (absent: ``funcs.call`` fails with UNAVAILABLE);
+    ``call_function`` is the node's function runner, ``(entry_id, args, options[, context=])`` (absent:
+    ``funcs.call`` fails with UNAVAILABLE);
     ``process_api`` is handed to the ``process`` module factory; ``context`` feeds the ``ctx`` module.
     Time is ``trio.current_time()`` (so ``MockClock`` drives timers) and wall time is ``time.time_ns()``.
     """
@@ -112,7 +113,13 @@ class TrioBackend(LuaBackend):
     def uuid4(self) -> str:
         return str(uuid.uuid4())
 
-    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any]) -> Any:
+    def cancel_scope(self) -> trio.CancelScope:
+        return trio.CancelScope()
+
+    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any], *,
+                            context: Mapping[str, Any] | None = None) -> Any:
         if self._call_function is None:
             raise Error(ErrorKind.UNAVAILABLE, f"funcs.call({entry_id!r}): no function runner is attached to this process")
-        return await self._call_function(entry_id, args, options)
+        if context is None:  # (a runner that takes no context keeps working)
+            return await self._call_function(entry_id, args, options)
+        return await self._call_function(entry_id, args, options, context=context)

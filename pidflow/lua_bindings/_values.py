@@ -12,12 +12,14 @@ Rules (both directions, applied recursively; the same in local processes and wor
 * The **empty table is a dict** (``{}``), as ``cjson`` encodes it; an empty Python list becomes an empty table
   marked as an array (shared metatable), so ``[]`` survives a round trip, and ``json.encode`` writes ``[]``.
 * A ``None`` inside a dict is dropped (Lua tables cannot hold nil); tuples become lists.
-* :class:`~pidflow.Pid` <-> a table with the shared pid metatable (``tostring`` -> ``{host|id}``, ``==`` compares
-  that form). Where a PID is expected, Lua may pass the string form instead (:func:`as_pid`).
+* :class:`~pidflow.Pid` -> its string, ``{host|id}`` or ``{host@node|id}`` (so ``==``, table keys and ``..`` work
+  in Lua as on any string). The way back is a string like any other: a PID that Lua puts in a payload or a
+  result reaches Python as a ``str`` (``Pid.parse`` it where a :class:`~pidflow.Pid` is needed); the ``process``
+  module parses the PIDs it is given itself.
 * :class:`~pidflow.Error` <-> an error object with ``err:kind()``, ``err:message()``, ``err:retryable()``,
-  ``err:details()`` and ``tostring(err) == "KIND: message"``.
+  ``err:details()``, ``err:stack()`` and ``tostring(err) == err:message()`` (see ``_core_values.lua``).
 * Functions, coroutines and userdata do not convert (INVALID), nor do values nested deeper than 100 levels.
-* Dict keys must be strings, numbers (not NaN), booleans or PIDs (INVALID otherwise: Lua has no None key, and a
+* Dict keys must be strings, numbers (not NaN), booleans or PIDs (PIDs become their strings; INVALID otherwise: Lua has no None key, and a
   NaN key would raise inside Lua where nothing protects the push); a ``str`` with lone surrogates is INVALID.
 * With ``deterministic=True`` dict keys are ordered canonically (numbers, then strings), so converted values do
   not depend on Lua's per-process string hash seed.
@@ -75,7 +77,7 @@ class Values:
     """Converter bound to one Lua state: ``core`` is its :class:`~._runtime.Runtime` (the core's functions,
     fetched on first use, and ``lua``)."""
 
-    __slots__ = ("_core", "_table_from", "_deterministic", "_pids", "_limit")
+    __slots__ = ("_core", "_table_from", "_deterministic", "_limit")
 
     def __init__(self, core: Any, *, deterministic: bool = False) -> None:
         # Tables are read only through Lua calls (classify, flat_map, unpack): indexing a Lua table from Python
@@ -84,8 +86,6 @@ class Values:
         self._table_from = core.lua.table_from
         self._deterministic = deterministic
         self._limit = core.max_memory
-        # Lua pid objects of the PIDs this process saw last (senders it replies to): made once, not per message.
-        self._pids: dict[Pid, Any] | None = None
 
     def _items(self, t: Any, n: int) -> list[Any]:
         out: list[Any] = []
@@ -119,10 +119,7 @@ class Values:
                 raise Error(ErrorKind.INVALID, f"integer {value} does not fit in a Lua integer (64-bit)")
             return value
         if t is Pid:   # a sender on every message: before the other checks
-            pids = self._pids
-            lua_pid = None if pids is None else pids.get(value)
-            if lua_pid is not None:
-                return lua_pid
+            return _PID_TEXT.get(value) or pid_text(value)
         if isinstance(value, str):
             try:
                 b = value.encode("utf-8")
@@ -166,16 +163,8 @@ class Values:
                     size += len(v) + _STRING
             self.fit(size)
             return self._table_from(items)
-        if isinstance(value, Pid):
-            pids = self._pids
-            if pids is None:
-                pids = self._pids = {}
-            lua_pid = pids.get(value)
-            if lua_pid is None:
-                if len(pids) >= 64:
-                    pids.clear()
-                lua_pid = pids[value] = self._lua_call(self._core.make_pid, str(value).encode())
-            return lua_pid
+        if isinstance(value, Pid):  # (a subclass)
+            return pid_text(value)
         if isinstance(value, Error):
             details = None if value.details is None else self.to_lua(value.details, _depth + 1)
             message = value.message.encode("utf-8", "replace")
@@ -233,14 +222,23 @@ class Values:
             if self._deterministic and len(out) > 1:
                 out = {k: out[k] for k in sorted(out, key=_key_order)}
             return out
-        if tag == b"pid":
-            return pid_of(rest[0])
         kind_, message, retryable, details = (rest + [None] * 4)[:4]
         return Error(kind_.decode(), _decode(message) if isinstance(message, bytes) else str(message),
                      retryable=retryable, details=self.from_lua(details, d))
 
 
 _PIDS: dict[bytes | str, Pid] = {}
+_PID_TEXT: dict[Pid, bytes] = {}
+
+
+def pid_text(pid: Pid) -> bytes:
+    """A PID's Lua value, its string (made once per distinct PID: a sender crosses on every message; bounded)."""
+    text = _PID_TEXT.get(pid)
+    if text is None:
+        if len(_PID_TEXT) >= 4096:
+            _PID_TEXT.clear()
+        text = _PID_TEXT[pid] = str(pid).encode()
+    return text
 
 
 def pid_of(text: bytes | str) -> Pid:

@@ -1,5 +1,6 @@
 """The ``supervisor`` entry kind: a process body on a local host, and, for a supervisor that is nobody's child,
-a service started with the node."""
+a service started with the node; and ``process.service``: a process kept running by its lifecycle, a service
+started with the node (see ``_service``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from .._host import SpawnRequest
 from .._kind import Body, Kind, Reference
 from .._pid import Pid
 from ..entries import Entry, qualify
+from ._service import RunningService, start_service
+from ._service_spec import service_spec, validate_service_spec
 from ._spec import supervisor_spec, validate_supervisor_spec
 from ._supervisor import supervise
 
@@ -78,8 +81,28 @@ async def _service(node: "NodePort", entry: Entry) -> RootSupervisor | None:
     return RootSupervisor(node, await node.spawn(request, None))
 
 
+def _service_references(entry: Entry) -> list[Reference]:
+    refs = []
+    if isinstance(entry.spec.get("process"), str) and entry.spec["process"]:
+        refs.append(Reference("process", qualify(entry.spec["process"], entry.namespace), roles=("process",)))
+    if isinstance(entry.spec.get("host"), str) and entry.spec["host"]:
+        refs.append(Reference("host", qualify(entry.spec["host"], entry.namespace), roles=("host",)))
+    return refs
+
+
+async def _process_service(node: "NodePort", entry: Entry) -> RunningService | None:
+    """Started with the node when ``lifecycle.auto_start`` is true (default false, as in the seed runtime)."""
+    spec = service_spec(entry.id, entry.spec, entry.namespace)
+    if not spec.lifecycle.auto_start:
+        return None
+    return await start_service(node, spec)
+
+
 KINDS = (
     Kind(name="supervisor", required={"children"}, optional={"strategy", "intensity", "period", "auto_start"},
          check=lambda entry: validate_supervisor_spec(entry.spec), references=_references, body=_body,
          service=_service),
+    Kind(name="process.service", required={"process"}, optional={"host", "input", "lifecycle"},
+         check=lambda entry: validate_service_spec(entry.spec), references=_service_references,
+         service=_process_service),
 )

@@ -7,6 +7,11 @@ then terminate at the deadline. A monitor or a link from a local process is a ta
 result. Posts (send, events, link exits) go through a FIFO per target that retries until the signal lands or
 the workflow is gone, so per-sender order holds and nothing is lost while the workflow lives.
 
+A spawn with a name starts the workflow under that name as its id (Temporal keeps one running workflow per id:
+a second spawn while it runs reaches it) and registers the name on the node (``NodePort.names``) for its PID,
+before the start, so that a name another PID holds fails with ALREADY_EXISTS and nothing starts; the node
+watches the workflow's current run and releases the name once it ended (continue-as-new keeps it: same PID).
+
 Two rules keep that FIFO from ever wedging (see ``_limits``): a payload is encoded once, at send time, and one
 over the payload limit fails its sender there; what the server refuses anyway (INVALID_ARGUMENT and other
 answers that no retry changes) is dropped with a logged error, and the posts behind it go on. Retrying is for
@@ -160,18 +165,26 @@ class TemporalHost(Host):
             context=dict(request.context),
             links=[request.parent] if request.link and request.parent is not None else [],
         ).to_wire()
-        codec.encode([request.input, start, messages], what=f"input of {entry.id}")
+        args = protocol.workflow_args(request.argv, start)  # main's positional arguments, then the start record
+        codec.encode([*args, messages], what=f"input of {entry.id}")
         client = self.client if namespace is None else Client(self.client.service_client, namespace=namespace,
                                                                data_converter=self.client.data_converter)
+        names = self.node.names
+        claimed = False
+        if request.name is not None:
+            claimed = names.register(request.name, pid)  # ALREADY_EXISTS: nothing starts
+            # The node's watch of an earlier run (ended, its end not yet seen) must not release the name while
+            # this start is on the way: it is dropped, and a watch of the run current after the start replaces it.
+            self._cancel_watch((names.watcher, pid, "monitor"))
         use_signal = bool(messages) and policy == CONFLICT_POLICIES["use_existing"]
         if use_signal:
             # Signal-with-start: the batch reaches a new workflow before anything else (signals are handled
             # before the main function first runs), and reaches an already running one as well.
-            call = dict(args=[request.input, start], start_signal_args=[messages],
+            call = dict(args=args, start_signal_args=[messages],
                         start_signal=protocol.messages_signal({m.topic for m in request.messages}))
         else:
-            start["messages"] = messages
-            call = dict(args=[request.input, start], id_conflict_policy=policy)
+            args[-1] = {**args[-1], "messages": messages}
+            call = dict(args=args, id_conflict_policy=policy)
 
         async def do_start() -> WorkflowHandle[Any, Any]:
             return await client.start_workflow(protocol.workflow_type_name(entry), id=workflow_id, task_queue=task_queue,
@@ -179,8 +192,16 @@ class TemporalHost(Host):
 
         try:
             await self._call(do_start)
-        except Exception as exc:
+        except BaseException as exc:
+            if claimed and names.whereis(request.name) == pid:  # type: ignore[arg-type]
+                names.unregister(request.name)  # type: ignore[arg-type]
+            if names.names_of(pid):
+                self._watch(names.watcher, pid, "monitor")  # its other names: watched again
+            if not isinstance(exc, Exception):
+                raise
             raise self._start_error(exc, entry, workflow_id) from None
+        if request.name is not None:  # released when this run (or the one it reached) ends
+            self._watch(names.watcher, pid, "monitor")
         if request.parent is not None:
             if request.monitor:
                 self._watch(request.parent, pid, "monitor")
@@ -211,11 +232,12 @@ class TemporalHost(Host):
         self._nursery.start_soon(self._await_end, watcher, target, relation, scope)
 
     async def _await_end(self, watcher: Pid, target: Pid, relation: str, scope: trio.CancelScope) -> None:
+        key = (watcher, target, relation)
         with scope:
             result = await self.result_of(target)
-        if scope.cancelled_caught:
-            return
-        self._watchers.pop((watcher, target, relation), None)
+        if scope.cancelled_caught or self._watchers.get(key) is not scope:
+            return  # undone (unmonitor, unlink) or renewed while its answer was on the way
+        del self._watchers[key]
         if relation == "monitor":
             self.node.post_event(watcher, Event.exit(target, result))
         elif result.error is not None:
@@ -301,12 +323,21 @@ class TemporalHost(Host):
             _log.error("could not terminate %s at its cancel deadline: %s", pid, exc)
 
     async def monitor(self, watcher: Pid, target: Pid) -> None:
+        if watcher == self.node.names.watcher:
+            # The node's name watch follows the run that is current now: a run that ended just before (the same
+            # id started again, as a supervisor restarts a child) must not release the names of its successor.
+            self._cancel_watch((watcher, target, "monitor"))
         self._watch(watcher, target, "monitor")
 
+    def _cancel_watch(self, key: tuple[Pid, Pid, str]) -> bool:
+        scope = self._watchers.pop(key, None)
+        if scope is None:
+            return False
+        scope.cancel()
+        return True
+
     async def unmonitor(self, watcher: Pid, target: Pid) -> None:
-        scope = self._watchers.pop((watcher, target, "monitor"), None)
-        if scope is not None:
-            scope.cancel()
+        self._cancel_watch((watcher, target, "monitor"))
 
     async def link(self, watcher: Pid, target: Pid) -> bool:
         if not await self.is_running(target):

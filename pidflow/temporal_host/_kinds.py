@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from .._kind import Kind, Reference
 from ..entries import Entry
-from ..lua_bindings import check_lua_code
+from ..lua_bindings import CODE_KEYS, check_imports_of, check_lua_code, import_references
 from ._protocol import CLIENT_KIND, WORKER_KIND, WORKFLOW_KIND, worker_of
 
 if TYPE_CHECKING:
@@ -82,8 +82,9 @@ def _check_workflow(entry: Entry) -> list[str]:
 def _workflow_references(entry: Entry) -> list[Reference]:
     worker = entry.workflow_meta.get("worker")
     if not isinstance(worker, str) or not worker:
-        return []
-    return [Reference("meta.temporal.workflow.worker", worker_of(entry), kinds=(WORKER_KIND,))]
+        return import_references(entry)
+    return [Reference("meta.temporal.workflow.worker", worker_of(entry), kinds=(WORKER_KIND,)),
+            *import_references(entry)]
 
 
 def _worker_host(node: "NodePort", entry: Entry) -> "Host":
@@ -97,6 +98,6 @@ KINDS = (
                                            "search_attributes", "max_payload_size"}, check=_check_client),
     Kind(name=WORKER_KIND, required={"task_queue"}, optional={"client", *WORKER_LIMITS}, check=_check_worker,
          references=_worker_references, host=_worker_host),
-    Kind(name=WORKFLOW_KIND, required={"source"}, optional={"method", "modules"}, check=_check_workflow,
-         references=_workflow_references, process=True, runs_on=worker_of),
+    Kind(name=WORKFLOW_KIND, required={"source"}, optional=CODE_KEYS, check=_check_workflow,
+         references=_workflow_references, check_graph=check_imports_of, process=True, runs_on=worker_of),
 )

@@ -6,10 +6,16 @@ lands on the right machine, is retried by Temporal while the node is briefly awa
 workflow's history (replay-safe). A message or event is retried for ``LOCAL_DELIVERY_TIMEOUT`` only (see
 ``_workflow_port``), then dropped: a node that died takes nothing, and a workflow never waits on it. A PID this
 node cannot have (its host is not here) fails its delivery at once (non-retryable).
+
+A workflow's registered names (``process.registry``, names as destinations) are this node's too, but they are
+asked of the node that runs the workflow task, not of a PID's node: :func:`name_activities` are *local*
+activities, registered on every worker of the node, so they run where the workflow runs and their answers are
+recorded in its history (replay reads them back instead of asking the registry again).
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
@@ -22,6 +28,8 @@ from ..errors import Error
 from ._failures import to_application_error
 
 if TYPE_CHECKING:
+    from .._host import NodePort
+    from ._aio import AsyncioThread
     from ._service import TemporalService
 
 DELIVER = "pidflow.node.deliver"
@@ -33,6 +41,11 @@ LINK = "pidflow.node.link"
 UNLINK = "pidflow.node.unlink"
 TERMINATE = "pidflow.node.terminate"
 CANCEL = "pidflow.node.cancel"
+# Local activities on the workflow's own worker (see name_activities).
+# Each answers its result, or the Error that refused it (ALREADY_EXISTS, NOT_FOUND, INVALID).
+REGISTER_NAME = "pidflow.name.register"  # [name, pid] -> None
+LOOKUP_NAME = "pidflow.name.lookup"  # [name] -> the holder's PID, or None
+UNREGISTER_NAME = "pidflow.name.unregister"  # [name] -> True, or False when nobody held it
 
 
 def _activities(service: "TemporalService") -> list[Any]:
@@ -91,6 +104,35 @@ def _activities(service: "TemporalService") -> list[Any]:
         return await on_trio(node.cancel, pid, deadline, sender)
 
     return [deliver, event, link_exit, monitor, unmonitor, link, unlink, terminate, cancel]
+
+
+def name_activities(node: "NodePort", aio: "AsyncioThread") -> list[Any]:
+    """The node's name registry for the workflows its workers run (local activities). A refusal is the
+    activity's *result* (an Error value), not a failure: it is an answer, and a retry would give the same one."""
+
+    async def answer(fn: Any, *args: Any) -> Any:
+        async def go() -> Any:
+            try:
+                result = fn(*args)
+                return await result if inspect.isawaitable(result) else result
+            except Error as err:
+                return err
+
+        return await aio.run_trio(go)
+
+    @activity.defn(name=REGISTER_NAME)
+    async def register(name: str, pid: Pid) -> Any:
+        return await answer(node.register_name, name, pid)
+
+    @activity.defn(name=LOOKUP_NAME)
+    async def lookup(name: str) -> Any:
+        return await answer(node.names.whereis, name)
+
+    @activity.defn(name=UNREGISTER_NAME)
+    async def unregister(name: str) -> Any:
+        return await answer(node.unregister_name, name)
+
+    return [register, lookup, unregister]
 
 
 async def start_node_worker(service: "TemporalService", client: Client) -> Worker:

@@ -2,8 +2,11 @@
 
 One table says, for every option of the workflow spec, its type, how it maps to temporalio, and where it
 applies: when a client (a local process, top-level code) starts a workflow, when a workflow starts a child, or
-both. An option that does not exist, has the wrong type, or does not apply where it is used is an INVALID error
-naming it: never silently ignored.
+both. The Temporal host owns every ``temporal.*`` key: one that does not exist, has the wrong type, or does not
+apply where it is used is an INVALID error naming it. Keys outside ``temporal.*`` belong to other hosts or to the
+seed runtime (``trap_links``, ``network``, ``activity.*``, which ``funcs`` executors take): a workflow start
+passes them through, ignored, with a DEBUG line on logger ``pidflow``, as the local host does with ``temporal.*``
+keys, so that one spawner can serve any host.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import attrs
 from temporalio import common, workflow
 
 from .._duration import parse_duration
+from .._log import log as _log
 from .._pid import Pid
 from ..errors import Error, ErrorKind
 
+#: The keys the Temporal host owns; anything else is passed through.
+OWNED_PREFIX = "temporal."
 PREFIX = "temporal.workflow."
 ID_OPTION = PREFIX + "id"
 
@@ -200,10 +206,14 @@ def workflow_start_kwargs(options: Mapping[str, Any], *, where: str,
     ``search_types``: the server's search attribute types (see :func:`typed_search_attributes`).
 
     The result may hold the pseudo keywords ``namespace`` and ``execution_error_when_already_started``, which
-    the caller resolves (a client for another namespace; the FAIL conflict policy).
+    the caller resolves (a client for another namespace; the FAIL conflict policy). Keys outside ``temporal.*``
+    are passed through (not in the result).
     """
     kwargs: dict[str, Any] = {}
     for key, value in options.items():
+        if not isinstance(key, str) or not key.startswith(OWNED_PREFIX):
+            _log.debug("option %r is not a Temporal option: passed through, ignored by the workflow start", key)
+            continue
         if not key.startswith(PREFIX):
             raise Error(ErrorKind.INVALID, f"unknown option {key!r} for a workflow (workflow options start with "
                                            f"{PREFIX!r}; known: {', '.join(PREFIX + k for k in WORKFLOW_OPTIONS)})",

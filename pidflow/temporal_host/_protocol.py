@@ -8,7 +8,7 @@ module; neither imports the other (the worker registers the workflow class, whic
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import attrs
 
@@ -98,6 +98,26 @@ def worker_of(entry: Entry) -> str:
 def workflow_types(registry: Registry, worker_id: str) -> dict[str, Entry]:
     """The workflow types that the ``temporal.worker`` entry ``worker_id`` runs, by type name."""
     return {workflow_type_name(wf): wf for wf in registry.of_kind(WORKFLOW_KIND) if worker_of(wf) == worker_id}
+
+
+def workflow_args(argv: Sequence[Any], start: dict[str, Any]) -> list[Any]:
+    """A workflow's Temporal arguments: its main function's positional arguments, then the start record
+    (``StartInfo.to_wire``), always last. One argument is ``[input, start]``, as before positional arguments
+    existed; any other count is written in the start record (``argc``), and no argument still fills the first
+    slot (with None), so that the start record is never first."""
+    if len(argv) == 1:
+        return [argv[0], start]
+    return [*(argv or (None,)), {**start, "argc": len(argv)}]
+
+
+def split_workflow_args(values: Sequence[Any]) -> tuple[list[Any], Any]:
+    """The inverse of :func:`workflow_args`: (positional arguments, start record wire or None). A workflow started
+    by hand with one argument (no start record) gets it as its one positional argument."""
+    if len(values) < 2:
+        return list(values[:1]) or [None], None
+    start = values[-1]
+    argc = start.get("argc", 1) if isinstance(start, dict) else 1
+    return list(values[:argc]), start
 
 
 @attrs.frozen

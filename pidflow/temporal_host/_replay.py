@@ -42,6 +42,7 @@ from temporalio.worker import (
 )
 
 from .. import entries as entries_mod
+from .._pid import Pid
 from ..entries import Registry
 from ..errors import Error, ErrorKind
 from ._converter import DATA_CONVERTER
@@ -159,12 +160,24 @@ async def replay(registry: Registry, histories: Iterable[WorkflowHistory], *,
             results.append(ReplayResult(history.workflow_id, run_id, False, type(failure).__name__, str(failure)))
             continue
         completed, recorded = _recorded_value(history)
-        if completed and values.values.get(run_id) != recorded:
+        if completed and _pids_as_text(values.values.get(run_id)) != _pids_as_text(recorded):
             results.append(ReplayResult(history.workflow_id, run_id, False, "ResultMismatch",
                                         f"recorded {recorded!r}, replay returned {values.values.get(run_id)!r}"))
             continue
         results.append(ReplayResult(history.workflow_id, run_id, True))
     return results
+
+
+def _pids_as_text(value: Any) -> Any:
+    """``value`` with every :class:`Pid` read as its string, for comparing results: Lua code returned PIDs as
+    tables (decoded as Pid) before issue 11 and returns them as strings since; the same PID either way."""
+    if isinstance(value, Pid):
+        return str(value)
+    if isinstance(value, dict):
+        return {_pids_as_text(k): _pids_as_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_pids_as_text(v) for v in value]
+    return value
 
 
 # ------------------------------------------------------------------------------------------------ command line

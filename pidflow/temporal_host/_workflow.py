@@ -54,10 +54,10 @@ from .._log import log as _log
 from .._pid import Pid
 from ..entries import Entry, Registry
 from ..errors import Error, ErrorKind
-from ..lua_bindings import LuaProcess
+from ..lua_bindings import Imports, LuaProcess, lua_imports
 from . import _workflow_module  # noqa: F401  (registers the workflow module)
 from ._failures import to_application_error
-from ._protocol import StartInfo
+from ._protocol import StartInfo, split_workflow_args
 from ._workflow_port import WorkflowBackend, WorkflowPort
 from ._workflow_state import WorkflowProcess
 
@@ -78,6 +78,9 @@ class WorkerConfig:
     source_names: dict[str, str] = attrs.field(factory=dict)
     #: The kinds ``funcs.call`` accepts: those with the function role in the node's kind registry.
     function_kinds: tuple[str, ...] = ()
+    #: The libraries of each entry that imports some (``lua_bindings.Imports``), sources read once, as the
+    #: entries' own: a worker runs the code it started with.
+    imports: dict[str, Imports] = attrs.field(factory=dict)
 
     @classmethod
     def build(cls, host_id: str, task_queue: str, registry: Registry, workflow_types: dict[str, Entry],
@@ -86,8 +89,10 @@ class WorkerConfig:
         sources = {entry.id: entry.read_source() for entry in workflow_types.values()}
         names = {entry.id: entry.source_name for entry in workflow_types.values()}
         functions = tuple(kind.name for kind in (kinds or _kind.DEFAULT).with_role("function"))
+        imports = {entry.id: found for entry in workflow_types.values()
+                   if (found := lua_imports(entry, registry)) is not None}
         return cls(host_id, task_queue, registry, dict(workflow_types), sources, dict(search_attribute_types or {}),
-                   names, functions)
+                   names, functions, imports)
 
 
 # Worker configurations by task queue. temporalio takes workflow classes, not instances, and rejects classes
@@ -116,7 +121,7 @@ class LuaWorkflow:
         # link exit among them must find the link.
         converter = workflow.payload_converter()
         self.values = [converter.from_payload(a.payload) for a in args]
-        start = StartInfo.from_wire(self.values[1] if len(self.values) > 1 else None)
+        start = StartInfo.from_wire(split_workflow_args(self.values)[1])
         self.state.restore(start.carried, start.context, start.links, start.messages)
 
     @workflow.signal(dynamic=True)
@@ -148,13 +153,14 @@ async def run_lua_workflow(config: WorkerConfig, state: WorkflowProcess, args: l
         known = ", ".join(sorted(config.workflow_types)) or "none"
         raise to_application_error(Error(ErrorKind.NOT_FOUND, f"workflow type {info.workflow_type!r} is not a "
                                          f"workflow.lua entry of worker {config.host_id} (it runs: {known})"))
-    input = args[0] if args else None
-    start = StartInfo.from_wire(args[1] if len(args) > 1 else None)  # restored into ``state`` by LuaWorkflow
+    argv, start_wire = split_workflow_args(args)  # main's positional arguments, then the start record
+    start = StartInfo.from_wire(start_wire)  # restored into ``state`` by LuaWorkflow
     port = WorkflowPort(config, state)
     backend = WorkflowBackend(config, port, start.context)
     path = config.source_names.get(entry.id) or entry.source_name
     lua = LuaProcess(entry_id=entry.id, source=config.sources[entry.id], path=path,
-                     method=entry.method or "main", modules=entry.modules, backend=backend)
+                     method=entry.method or "main", modules=entry.modules, backend=backend,
+                     imports=config.imports.get(entry.id))
     state.on_killed = lua.terminate
     port.on_continue = lua.terminate
     if state.killed_by is not None and workflow.patched(_KILLED_BEFORE_START_PATCH):
@@ -162,7 +168,7 @@ async def run_lua_workflow(config: WorkerConfig, state: WorkflowProcess, args: l
         # in an activation): nothing was there to stop yet, so end now instead of running as if linked to none.
         raise to_application_error(state.killed_by)
     try:
-        value = await lua.run(input)
+        value = await (lua.run(argv[0]) if len(argv) == 1 else lua.run_function(argv))
     except Error as err:
         if port.continue_with is not None:
             await _continue_as_new(port, state, lua, start)

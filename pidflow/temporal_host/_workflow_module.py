@@ -114,7 +114,7 @@ def _workflow(ctx: ModuleContext) -> Any:
     async def exec_(entry: Any, input: Any = None, options: Any = None) -> Any:
         if not isinstance(entry, str):
             raise Error(ErrorKind.INVALID, "workflow.exec expects an entry id string")
-        return await port.exec(entry, None, input, options=options or {}, name=None, messages=[], context={})
+        return await port.exec(entry, None, (input,), options=options or {}, name=None, messages=[], context={})
 
     async def continue_as_new(input: Any = None) -> Any:
         port.request_continue_as_new(input)

@@ -18,7 +18,7 @@ import contextlib
 import datetime
 import functools
 from collections import deque
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from temporalio import common, exceptions, workflow
 from temporalio.common import RawValue
@@ -26,6 +26,8 @@ from temporalio.common import RawValue
 from .. import codec
 from .._events import Event, ExitResult, Message
 from .._host import noproc
+from .._names import check_name
+from .._names import not_found as names_not_found
 from .._pid import Pid
 from ..entries import Entry
 from ..errors import Error, ErrorKind
@@ -49,6 +51,9 @@ _LOCAL_TIMEOUT = datetime.timedelta(seconds=10)
 # Runs that recorded this patch give each delivery to a local PID LOCAL_DELIVERY_TIMEOUT and drop what does not
 # land (WorkflowPort._deliver_local); older runs retried each one for up to an hour, and their end waited for it.
 _BOUNDED_DELIVERY_PATCH = "pidflow.bounded-delivery"
+# Runs recorded before a named child was put in the node's registry start it without the registry's local
+# activities.
+_CHILD_NAMES_PATCH = "pidflow.child-names"
 #: How long one message or event for a local PID may take to land, retries included, before it is dropped (the
 #: one place to change it; Temporal does not compare timeouts on replay, so a new value replays old runs). A node
 #: that died leaves nobody polling its task queue, and Erlang loses what is sent to a dead node too: monitors and
@@ -84,6 +89,39 @@ class _TaskGroup:
         task = asyncio.get_running_loop().create_task(fn())
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+
+class _CancelScope:
+    """``funcs.async``'s cancel scope on the workflow's asyncio loop (see ``LuaBackend.cancel_scope``): ``cancel()``
+    cancels the task running the call, which makes temporalio request the activity's cancellation (a command, so
+    deterministic); the call then raises CANCELED, or, cancelled before it scheduled anything, the block ends
+    quietly. A cancel before the block starts cancels at its start."""
+
+    __slots__ = ("_task", "_cancelled")
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        if not self._cancelled:
+            self._cancelled = True
+            if self._task is not None:
+                self._task.cancel()
+
+    def __enter__(self) -> "_CancelScope":
+        self._task = asyncio.current_task()
+        if self._cancelled and self._task is not None:
+            self._task.cancel()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        task, self._task = self._task, None
+        if not self._cancelled or task is None:
+            return False
+        while task.cancelling():  # our cancel only: nothing else cancels a call's task but the process's end,
+            task.uncancel()      # which cancels the whole task group (and its await re-raises)
+        return exc_type is asyncio.CancelledError
 
 
 class WorkflowBackend(LuaBackend):
@@ -133,13 +171,18 @@ class WorkflowBackend(LuaBackend):
     def uuid4(self) -> str:
         return str(workflow.uuid4())
 
-    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any]) -> Any:
+    def cancel_scope(self) -> "_CancelScope":
+        return _CancelScope()
+
+    async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any], *,
+                            context: Mapping[str, Any] | None = None) -> Any:
         kwargs: dict[str, Any] = {"start_to_close_timeout": DEFAULT_ACTIVITY_TIMEOUT,
                                   "retry_policy": DEFAULT_ACTIVITY_RETRY, "task_queue": self.config.task_queue}
         kwargs.update(activity_kwargs(options))
         entry = self.config.registry.get(entry_id, kinds=self.config.function_kinds)
+        context = self.context if context is None else dict(context)
         try:
-            return await workflow.execute_activity(protocol.CALL, args=[entry.id, args, self.context], summary=entry.id,
+            return await workflow.execute_activity(protocol.CALL, args=[entry.id, args, context], summary=entry.id,
                                                    **kwargs)
         except exceptions.FailureError as exc:
             raise to_error(exc) from None
@@ -154,6 +197,9 @@ class WorkflowPort(ProcessPort):
         self.state = state
         self._outbox: dict[Pid, deque[Callable[[], Awaitable[Any]]]] = {}
         self._watch_tasks: dict[tuple[Pid, str], asyncio.Task[Any]] = {}
+        #: Why this workflow terminated a workflow (a cancel deadline, process.terminate): a child's end reaches
+        #: the parent without the reason (Temporal records none for a terminated child), so its EXIT takes it here.
+        self._terminated: dict[Pid, Error] = {}
         self.versions: dict[str, int] = {}
         #: Set by ``workflow.continue_as_new``: (input,) for the next run.
         self.continue_with: tuple[Any] | None = None
@@ -175,6 +221,9 @@ class WorkflowPort(ProcessPort):
     def listen(self, topic: str, whole_message: bool) -> Any:
         return self.state.proc.listen(topic, whole_message)
 
+    def unlisten(self, topic: str) -> None:
+        self.state.proc.unlisten(topic)
+
     def events(self) -> Any:
         return self.state.proc.events
 
@@ -185,6 +234,9 @@ class WorkflowPort(ProcessPort):
             if not isinstance(value, bool):
                 raise Error(ErrorKind.INVALID, "option 'trap_links' must be a boolean")
             self.state.proc.trap_links = value
+
+    def get_options(self) -> dict[str, Any]:
+        return {"trap_links": self.state.proc.trap_links}
 
     # -- sending --------------------------------------------------------------------------------------------------
     @functools.cached_property
@@ -299,7 +351,8 @@ class WorkflowPort(ProcessPort):
         return entry, str(worker.spec["task_queue"])
 
     def _child_kwargs(self, entry: Entry, task_queue: str, options: Mapping[str, Any], name: str | None,
-                      messages: list[Message], context: Mapping[str, Any], link: bool) -> tuple[str, dict[str, Any]]:
+                      messages: list[Message], context: Mapping[str, Any], link: bool,
+                      args: Sequence[Any]) -> tuple[str, dict[str, Any]]:
         kwargs = workflow_start_kwargs(options, where="child", search_types=self.config.search_attribute_types)
         kwargs.pop("execution_error_when_already_started", None)
         policy = kwargs.pop("id_conflict_policy", None)
@@ -313,18 +366,23 @@ class WorkflowPort(ProcessPort):
                                   links=[self.state.pid] if link else [],
                                   messages=[m.to_wire() for m in messages])
         kwargs.setdefault("task_queue", task_queue)
-        return workflow_id, {"id": workflow_id, "args": [None, start.to_wire()],
+        return workflow_id, {"id": workflow_id, "args": protocol.workflow_args(args, start.to_wire()),
                              "workflow": protocol.workflow_type_name(entry), **kwargs}
 
-    async def spawn(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
+    async def spawn(self, entry: str, host: str | None, args: Sequence[Any], *, options: Mapping[str, Any],
                     name: str | None, messages: list[Message], context: Mapping[str, Any],
                     monitor: bool, link: bool) -> Pid:
         spec, task_queue = self._child_entry(entry, host)
-        workflow_id, kwargs = self._child_kwargs(spec, task_queue, options, name, messages, context, link)
-        kwargs["args"][0] = input
+        workflow_id, kwargs = self._child_kwargs(spec, task_queue, options, name, messages, context, link, args)
         limits.check(codec.encode(kwargs["args"], what=f"input of {spec.id}"), self.max_payload_size,
                      f"input of {spec.id}")
         pid = Pid(protocol.worker_of(spec), workflow_id)
+        # a named child holds its name in the node's registry, as a named durable spawn from the node does:
+        # ALREADY_EXISTS when another PID holds it (nothing starts); registered once started (the node watches
+        # the holder, and a workflow that does not exist yet would count as ended), released at its end
+        named = name is not None and workflow.patched(_CHILD_NAMES_PATCH)
+        if named:
+            await self._check_name_free(name, pid)
         try:
             handle = await workflow.start_child_workflow(kwargs.pop("workflow"), **kwargs)
         except exceptions.WorkflowAlreadyStartedError:
@@ -333,29 +391,47 @@ class WorkflowPort(ProcessPort):
                 raise Error(ErrorKind.ALREADY_EXISTS, f"workflow {workflow_id} is already started") from None
             for message in messages:  # use_existing: the start messages still reach it
                 self._post(pid, lambda w=message.to_wire(): self._deliver(pid, protocol.MESSAGE, w))
+            if named:
+                await self.register_name(name, pid)
             return pid
         self.state.monitoring.add(pid)
         if link:
             self.state.proc.links.add(pid)
         asyncio.get_running_loop().create_task(self._await_child(pid, handle, link))
+        if named:
+            await self.register_name(name, pid)
         return pid
+
+    async def _check_name_free(self, name: str, pid: Pid) -> None:
+        try:
+            holder = await self.resolve_name(name)
+        except Error as exc:
+            if exc.kind is ErrorKind.NOT_FOUND:
+                return
+            raise
+        if holder != pid:
+            raise Error(ErrorKind.ALREADY_EXISTS, f"name {name!r} is already registered to {holder}",
+                        details={"name": name, "holder": str(holder)})
 
     async def _await_child(self, pid: Pid, handle: Any, link: bool) -> None:
         try:
             result = ExitResult(await handle, None)
         except exceptions.FailureError as exc:
-            result = ExitResult(None, to_error(exc))
+            error = to_error(exc)
+            reason = self._terminated.pop(pid, None)
+            if reason is not None and error.kind is ErrorKind.TERMINATED:
+                error = reason
+            result = ExitResult(None, error)
         except asyncio.CancelledError:
             return
         self.state.on_event(Event.exit(pid, result))
         if link and result.error is not None:
             self.state.on_link_exit(pid, result.error)
 
-    async def exec(self, entry: str, host: str | None, input: Any, *, options: Mapping[str, Any],
+    async def exec(self, entry: str, host: str | None, args: Sequence[Any], *, options: Mapping[str, Any],
                    name: str | None, messages: list[Message], context: Mapping[str, Any]) -> Any:
         spec, task_queue = self._child_entry(entry, host)
-        _, kwargs = self._child_kwargs(spec, task_queue, options, name, messages, context, False)
-        kwargs["args"][0] = input
+        _, kwargs = self._child_kwargs(spec, task_queue, options, name, messages, context, False, args)
         limits.check(codec.encode(kwargs["args"], what=f"input of {spec.id}"), self.max_payload_size,
                      f"input of {spec.id}")
         try:
@@ -444,6 +520,7 @@ class WorkflowPort(ProcessPort):
         reason = reason or Error(ErrorKind.TERMINATED, f"terminated by {self.state.pid}")
         if pid.node is not None:
             return await self._node_op(pid, nodeq.TERMINATE, pid, reason)
+        self._terminated[pid] = reason
         return await workflow.execute_activity(protocol.TERMINATE, args=[pid, reason], task_queue=self.config.task_queue,
                                                start_to_close_timeout=_OP_TIMEOUT, retry_policy=_OP_RETRY)
 
@@ -461,3 +538,26 @@ class WorkflowPort(ProcessPort):
 
         asyncio.get_running_loop().create_task(enforce())
         return True
+
+    # -- names ----------------------------------------------------------------------------------------------------
+    # The registry of the node that runs this workflow task, through local activities (``_node_queue``): their
+    # answers are recorded, so a replay reads the same answers on any node. Names are checked here first: a bad
+    # one is INVALID without a round trip.
+    async def _names_op(self, activity: str, *args: Any) -> Any:
+        answer = await workflow.execute_local_activity(activity, args=list(args), start_to_close_timeout=_LOCAL_TIMEOUT,
+                                                       retry_policy=_OP_RETRY)
+        if isinstance(answer, Error):
+            raise answer
+        return answer
+
+    async def resolve_name(self, name: str) -> Pid:
+        holder = await self._names_op(nodeq.LOOKUP_NAME, check_name(name))
+        if holder is None:
+            raise names_not_found(name)
+        return holder
+
+    async def register_name(self, name: str, pid: Pid) -> None:
+        await self._names_op(nodeq.REGISTER_NAME, check_name(name), pid)
+
+    async def unregister_name(self, name: str) -> bool:
+        return bool(await self._names_op(nodeq.UNREGISTER_NAME, check_name(name)))

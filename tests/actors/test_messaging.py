@@ -156,7 +156,7 @@ async def test_send_to_exited_process_is_dropped_silently(node: pidflow.Node, au
 
 async def test_send_to_malformed_pid_string_raises_invalid(node: pidflow.Node, autojump_clock: trio.testing.MockClock) -> None:
     with pytest.raises(pidflow.Error, match="malformed pid") as info:
-        await node.process.send("not-a-pid", "t", 1)
+        await node.process.send("{not-a-pid", "t", 1)  # "{" starts a pid; without it, a name (NOT_FOUND)
     assert info.value.kind is pidflow.ErrorKind.INVALID
 
 

@@ -121,7 +121,7 @@ async def test_an_exit_result_lua_cannot_hold_reaches_a_lua_watcher_as_invalid(t
         local ev = process.events():receive()
         return {ev.kind, ev.from == pid, ev.result.value == nil, ev.result.error:kind()}
     """)
-    assert out == ["EXIT", True, True, "INVALID"]
+    assert out == ["pid.exit", True, True, "INVALID"]
 
 
 # ---------------------------------------------------------------- tasks belong to the scheduler

@@ -110,7 +110,7 @@ folder = Path(tempfile.mkdtemp())
 local function child() local s = ("x"):rep(12 * 1024 * 1024) return {s .. "1", s .. "2", s .. "3"} end
 local function parent() local v, err = process.exec("app:child", nil, nil) return {v ~= nil, tostring(err)} end
 local function caller() local v, err = require("funcs").call("app:big") return {v ~= nil, tostring(err)} end
-local function sleeper() require("time").sleep(600000) end
+local function sleeper() require("time").sleep("10m") end
 local function reader(n)
   local inbox, got = process.inbox(), 0
   for i = 1, n do got = got + #inbox:receive():payload():data() end

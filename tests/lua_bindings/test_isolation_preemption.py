@@ -112,7 +112,7 @@ def test_the_global_debug_that_lupa_reads_cannot_be_defined_by_lua_code():
                 rawset(_G, "debug", setmetatable({}, {__index = function() error("boom") end}))
                 debug = setmetatable({}, {__index = function() while true do end end})
                 local ch = channel.new()
-                coroutine.spawn(function() require("time").sleep(1) ch:send(1) end)
+                coroutine.spawn(function() require("time").sleep("1ms") ch:send(1) end)
                 return ch:receive()
             '''))
             report(value=await proc.run())

@@ -107,8 +107,8 @@ async def test_elapsed_workflow_time_covers_every_durable_sleep(make_app):
     assert result["after_both"] >= result["after_string"] + 100
 
 
-async def test_durable_sleep_accepts_milliseconds_as_a_number(make_app):
+async def test_durable_sleep_takes_a_number_as_nanoseconds(make_app):
     app = make_app([wf("timers", "concurrency_timers.lua", ["time"])])
     async with pidflow.open_node(app) as node:
-        result = await run(node, "app:timers", {"sleep": 120})
+        result = await run(node, "app:timers", {"sleep": 120_000_000})
     assert result["after_string"] >= 120

@@ -52,7 +52,7 @@ async def test_workflow_monitoring_a_local_process_gets_exit_with_its_value(make
         local = await node.process.spawn(finish_when_watched, None, "normal")
         with trio.fail_after(60):
             result = await node.process.exec("app:watch", "app:worker", {"target": local, "mode": "monitor"})
-    assert result == {"kind": "EXIT", "from_target": True, "value": "finished"}
+    assert result == {"kind": "pid.exit", "from_target": True, "value": "finished"}
 
 
 async def test_workflow_monitoring_a_local_process_gets_exit_with_its_error(make_app):
@@ -60,7 +60,7 @@ async def test_workflow_monitoring_a_local_process_gets_exit_with_its_error(make
         local = await node.process.spawn(finish_when_watched, None, "crash")
         with trio.fail_after(60):
             result = await node.process.exec("app:watch", "app:worker", {"target": local, "mode": "monitor"})
-    assert result == {"kind": "EXIT", "from_target": True, "error_kind": "NOT_FOUND"}
+    assert result == {"kind": "pid.exit", "from_target": True, "error_kind": "NOT_FOUND"}
 
 
 async def test_workflow_trapping_links_gets_link_down_when_a_linked_local_process_fails(make_app):
@@ -68,7 +68,8 @@ async def test_workflow_trapping_links_gets_link_down_when_a_linked_local_proces
         local = await node.process.spawn(finish_when_watched, None, "crash")
         with trio.fail_after(60):
             result = await node.process.exec("app:watch", "app:worker", {"target": local, "mode": "link"})
-    assert result == {"kind": "LINK_DOWN", "from_target": True, "reason_kind": "NOT_FOUND"}
+    assert result == {"kind": "pid.link.down", "from_target": True, "reason_kind": "NOT_FOUND",
+                      "error_kind": "NOT_FOUND"}  # LINK_DOWN carries result.error, as EXIT does
 
 
 async def test_a_failing_local_process_linked_to_a_workflow_fails_the_workflow(make_app):
@@ -121,7 +122,7 @@ async def test_clean_node_stop_gives_watching_workflows_exit_with_unavailable(ma
     async with pidflow.open_node(path) as node:
         with trio.fail_after(60):
             result = await node.hosts["app:worker"].result_of(workflow_pid)
-    assert result.value == {"kind": "EXIT", "from_target": True, "error_kind": "UNAVAILABLE"}
+    assert result.value == {"kind": "pid.exit", "from_target": True, "error_kind": "UNAVAILABLE"}
 
 
 async def _has_monitor(node, pid) -> bool:

@@ -160,7 +160,7 @@ async def test_namespace_option_for_an_unknown_namespace_is_an_error(app):
     ("temporal.workflow.enable_eager_start", 1),
     ("temporal.workflow.start_delay", -5),
     ("temporal.workflow.namespace", 7),
-    ("workflow.id", "x"),
+    ("temporal.id", "x"),  # the Temporal host owns every temporal.* key: a typo there is refused, not passed
 ])
 async def test_invalid_option_is_refused_naming_the_option(app, option, value):
     async with pidflow.open_node(app) as node:
@@ -168,6 +168,31 @@ async def test_invalid_option_is_refused_naming_the_option(app, option, value):
             await node.process.with_options({option: value}).spawn("app:quick", "app:worker", {})
     assert caught.value.kind == pidflow.ErrorKind.INVALID
     assert option in caught.value.message
+
+
+# -- options of other hosts pass through ----------------------------------------------------------------------------
+
+PASSED_THROUGH = {"trap_links": True, "network": "app:proxy", "activity.start_to_close_timeout": "5s", "x.y": {}}
+
+
+async def test_options_the_temporal_host_does_not_own_pass_through_a_workflow_start(app):
+    async with pidflow.open_node(app) as node:
+        pid = await node.process.with_options({**PASSED_THROUGH, P + "memo": {"kept": "yes"}}).spawn_monitored(
+            "app:quick", "app:worker", {"n": 1})
+        with trio.fail_after(30):
+            event = await node.process.events().receive()
+        attributes = await started_attributes(node, pid)
+    assert event.result.value == {"input": {"n": 1}}
+    assert set(attributes.memo.fields) == {"kept"}  # the owned option still applies; the others are not sent
+
+
+async def test_options_the_temporal_host_does_not_own_pass_through_a_child_start(app):
+    async with pidflow.open_node(app) as node:
+        with trio.fail_after(30):
+            result = await node.process.exec("app:parent", "app:worker",
+                                             {"options": {**PASSED_THROUGH, P + "parent_close_policy": "abandon"}})
+        assert "error" not in result, result
+        await terminate(node, pidflow.Pid.parse(result["child"]))
 
 
 @pytest.mark.parametrize(("option", "value"), [("parent_close_policy", "terminate"),

@@ -148,7 +148,7 @@ async def test_lua_process_monitors_a_started_workflow_and_gets_its_exit(make_ap
     async with pidflow.open_node(app) as node:
         with trio.fail_after(30):
             result = await node.process.exec("app:caller", "app:processes")
-    assert result == {"kind": "EXIT", "same_pid": True, "value": {"stopped": True, "iterations": 100},
+    assert result == {"kind": "pid.exit", "same_pid": True, "value": {"stopped": True, "iterations": 100},
                       "has_error": False}
 
 
@@ -157,7 +157,7 @@ async def test_lua_process_trapping_links_gets_link_down_when_it_terminates_the_
     async with pidflow.open_node(app) as node:
         with trio.fail_after(30):
             result = await node.process.exec("app:caller", "app:processes")
-    assert result["kind"] == "LINK_DOWN"
+    assert result["kind"] == "pid.link.down"
     assert result["from"] == result["pid"]
     assert result["reason_kind"] == "TERMINATED"
 
@@ -196,9 +196,9 @@ async def test_lua_process_that_unlinked_survives_the_terminated_workflow(make_a
 
 
 @pytest.mark.parametrize(("entry", "deadline", "expected"), [
-    ("app:graceful_workflow", "5s", {"kind": "EXIT", "cancel_ok": True,
+    ("app:graceful_workflow", "5s", {"kind": "pid.exit", "cancel_ok": True,
                                       "value": {"status": "cancelled", "deadline": 5000}}),
-    ("app:long_workflow", "300ms", {"kind": "EXIT", "cancel_ok": True, "error_kind": "CANCELED"}),
+    ("app:long_workflow", "300ms", {"kind": "pid.exit", "cancel_ok": True, "error_kind": "CANCELED"}),
 ], ids=["graceful", "ignored"])
 async def test_lua_process_cancels_a_workflow_with_a_deadline(make_app, entry, deadline, expected):
     app = make_app(entries(lua_process("caller", "relations_cancel_caller.lua")))
@@ -218,7 +218,7 @@ async def test_workflow_monitors_another_workflow_and_gets_its_exit(make_app):
         target = await node.process.spawn("app:long_workflow", "app:worker", {"iterations": 3})
         with trio.fail_after(30):
             result = await node.process.exec("app:monitor_wf", "app:worker", {"target": str(target)})
-    assert result == {"kind": "EXIT", "from": str(target), "value": {"stopped": True, "iterations": 3},
+    assert result == {"kind": "pid.exit", "from": str(target), "value": {"stopped": True, "iterations": 3},
                       "has_error": False}
 
 
@@ -229,7 +229,7 @@ async def test_workflow_trapping_links_gets_link_down_when_it_terminates_a_linke
         with trio.fail_after(30):
             result = await node.process.exec("app:link_wf", "app:worker",
                                              {"target": str(target), "trap": True, "terminate": True})
-    assert result == {"kind": "LINK_DOWN", "from": str(target), "reason_kind": "TERMINATED"}
+    assert result == {"kind": "pid.link.down", "from": str(target), "reason_kind": "TERMINATED"}
 
 
 async def test_workflow_linked_without_trap_fails_when_the_linked_workflow_is_terminated(make_app):
@@ -271,7 +271,7 @@ async def test_workflow_that_unmonitored_gets_no_exit_from_that_workflow(make_ap
         with trio.fail_after(30):
             result = await node.process.exec("app:unmonitor_wf", "app:worker", {"target": str(target)})
     assert result["first_from"] == result["watcher"]
-    assert result["watcher_saw"] == {"kind": "EXIT", "value": {"stopped": True}}
+    assert result["watcher_saw"] == {"kind": "pid.exit", "value": {"stopped": True}}
     assert result["extra"] is False
 
 
@@ -281,7 +281,7 @@ async def test_workflow_cancel_terminates_a_workflow_that_ignores_it_after_the_d
         target = await node.process.spawn("app:long_workflow", "app:worker", {})
         with trio.fail_after(30):
             result = await node.process.exec("app:cancel_wf", "app:worker", {"target": str(target), "deadline": "300ms"})
-    assert result["kind"] == "EXIT"
+    assert result["kind"] == "pid.exit"
     assert result["cancel_ok"] is True
     assert result["error_kind"] == "CANCELED"
     assert "did not stop within its cancel deadline" in result["error_message"]
@@ -293,6 +293,6 @@ async def test_workflow_cancel_lets_a_graceful_workflow_finish(make_app):
         target = await node.process.spawn("app:graceful_workflow", "app:worker", {})
         with trio.fail_after(30):
             result = await node.process.exec("app:cancel_wf", "app:worker", {"target": str(target), "deadline": "5s"})
-    assert result["kind"] == "EXIT"
+    assert result["kind"] == "pid.exit"
     assert result["value"]["status"] == "cancelled"
     assert result["value"]["by"].startswith("{app:worker|app-cancel_wf-")

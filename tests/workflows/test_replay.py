@@ -41,8 +41,9 @@ def recorded(history: str) -> dict:
 
 
 def test_every_golden_history_is_committed() -> None:
-    assert GOLDEN == ["replay_pairs.json", "replay_signals.json", "replay_signals_msgpack.json", "replay_sources.json",
-                      "replay_upgrade.json", "replay_version.json"]
+    assert GOLDEN == ["replay_funcs_async.json", "replay_pairs.json", "replay_signals.json",
+                      "replay_signals_msgpack.json", "replay_sources.json", "replay_timers.json", "replay_upgrade.json",
+                      "replay_version.json"]
 
 
 @pytest.mark.parametrize("history", GOLDEN)

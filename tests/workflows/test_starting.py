@@ -78,7 +78,7 @@ async def test_spawn_monitored_from_lua_gets_exit_with_the_workflow_result(app):
     async with pidflow.open_node(app) as node:
         with trio.fail_after(30):
             result = await node.process.exec("app:lua_monitored", "app:processes")
-    assert result["is_exit"] is True and result["kind"] == "EXIT"
+    assert result["is_exit"] is True and result["kind"] == "pid.exit"
     assert result["from"] == result["pid"]
     assert result["pid"].startswith("{app:worker|")
     assert result["value"] == {"input": {"order_id": "123"}}

@@ -118,6 +118,34 @@ async def replay_signals(api: Any) -> pidflow.Pid:
     return pid
 
 
+async def replay_funcs_async(api: Any) -> pidflow.Pid:
+    """funcs.async: futures run as activities, one with an executor's context, one failing, one cancelled before
+    it was scheduled and one while it ran (a cancel request), and a select with a timer."""
+    pid = await api.spawn_monitored("app:replay_funcs_async", "app:worker")
+    event = await api.events().receive()
+    assert event.result.error is None, event
+    return pid
+
+
+async def replay_timers(api: Any) -> pidflow.Pid:
+    """The time module: a queued message winning over time.after, time.after winning, timers stopped, reset and
+    fired, a ticker's ticks, a sleep, and now/date/parse values."""
+    pid = await api.with_message("go", {"n": 1}).spawn_monitored("app:replay_timers", "app:worker")
+    event = await api.events().receive()
+    assert event.result.error is None, event
+    return pid
+
+
+async def replay_parity(api: Any) -> pidflow.Pid:
+    """Issue 11's calls together: the registry (a send by name), positional arguments to child workflows and a
+    send of several values, timer, ticker, time.after in a select, time.now arithmetic, and funcs.async (a future
+    taken in a select, one cancelled)."""
+    pid = await api.spawn_monitored("app:replay_parity", "app:worker", {"n": 1})
+    event = await api.events().receive()
+    assert event.result.error is None, event
+    return pid
+
+
 UPGRADE_ID = f"upgrade-{uuid.uuid4()}"
 
 
@@ -158,6 +186,9 @@ SCENARIOS: dict[str, Callable[[Any], Awaitable[pidflow.Pid]]] = {
     "replay_signals_msgpack": replay_signals,
     "replay_signals": replay_signals,
     "replay_upgrade": replay_upgrade,
+    "replay_timers": replay_timers,
+    "replay_funcs_async": replay_funcs_async,
+    "replay_parity": replay_parity,
 }
 
 

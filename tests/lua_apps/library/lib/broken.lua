@@ -1,0 +1,3 @@
+local broken = {}
+error("broken at load")
+return broken

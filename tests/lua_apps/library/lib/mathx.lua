@@ -1,0 +1,7 @@
+local mathx = {}
+function mathx.sum(list)
+  local n = 0
+  for _, v in ipairs(list) do n = n + v end
+  return n
+end
+return mathx

@@ -1,0 +1,2 @@
+UNUSED_LOADED = true
+error("app:unused was loaded although nobody required it")

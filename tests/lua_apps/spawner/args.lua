@@ -1,0 +1,10 @@
+-- returns its positional arguments as it saw them: the count, and each one (nil as the string "nil"); the source
+-- returns its main function itself
+return function(...)
+  local n, out = select("#", ...), {}
+  for i = 1, n do
+    local v = select(i, ...)
+    out[i] = v == nil and "nil" or v
+  end
+  return {n = n, args = out, id = process.id()}
+end

@@ -1,0 +1,16 @@
+"""The ``process`` module's Lua test apps (issue 11), each run through ``pidflow run`` as a local process and as
+a workflow: listen/unlisten (``listen/``), links and trap_links (``links/``), cancel and events (``events/``),
+positional arguments, spawner builders, exec and ``return main`` (``spawner/``). Each app's checks are Lua
+asserts; the app returns ``{ok = true}`` when all passed."""
+
+from __future__ import annotations
+
+import pytest
+
+AREAS = ["listen", "links", "events", "spawner"]
+
+
+@pytest.mark.parametrize("entry", ["app:local", "app:durable"])
+@pytest.mark.parametrize("area", AREAS)
+def test_process_app_passes(run_lua_app, area: str, entry: str) -> None:
+    assert run_lua_app(area, entry) == {"ok": True}
