@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from ._pid import Pid
     from .entries import Entry, Registry
 
-Body = Callable[[Any], Awaitable[Any]]
+#: A process body: called with the spawn's input (``body(input)``), or with its positional arguments when the
+#: spawner gave zero or several (``body(*args)``, see ``SpawnRequest.argv``).
+Body = Callable[..., Awaitable[Any]]
 Function = Callable[..., Awaitable[Any]]
 
 #: The keys every entry may have, whatever its kind.

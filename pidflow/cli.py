@@ -95,8 +95,9 @@ async def _exec_watching_stalls(node: Any, entry_id: str, host_id: str | None, i
 async def run_app(app: str, *, state_dir: Path | None = None) -> int:
     """Start the app's services (root supervisors) and run until SIGINT/SIGTERM, then stop the tree in order.
 
-    Exits 1 when the app has nothing to run, or when a root supervisor ends abnormally (it gave up: its restart
-    intensity was reached); 0 when stopped by a signal or when every root supervisor ended normally."""
+    Exits 1 when the app has nothing to run, or when a service (a root supervisor, a ``process.service``) ends
+    abnormally (it gave up: restart intensity or ``max_attempts`` reached); 0 when stopped by a signal or when
+    every one of them ended normally."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with open_node(app, state_dir=state_dir) as node:
             if not node.services:
@@ -104,6 +105,7 @@ async def run_app(app: str, *, state_dir: Path | None = None) -> int:
                       "(run one entry with --entry ID)", file=sys.stderr)
                 return 1
             watched = set(node.root_supervisors)
+            service_of = {service.pid: entry_id for entry_id, service in node.services.items()}
             for pid in watched:
                 await node.process.monitor(pid)
             print(f"pidflow: node {node.name} running {app}; Ctrl-C stops it", file=sys.stderr, flush=True)
@@ -122,7 +124,8 @@ async def run_app(app: str, *, state_dir: Path | None = None) -> int:
                         watched.discard(event.from_)
                         error = event.result.error if event.result is not None else None
                         if error is not None:
-                            _log.log.error("root supervisor %s ended: %s; stopping the node", event.from_, error)
+                            _log.log.error("service %s (%s) ended: %s; stopping the node",
+                                           service_of.get(event.from_, "?"), event.from_, error)
                             outcome.append(1)
                             nursery.cancel_scope.cancel()
                         elif not watched and len(node.services) == len(node.root_supervisors):

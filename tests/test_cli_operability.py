@@ -84,7 +84,7 @@ def test_run_exits_1_and_says_why_when_a_root_supervisor_gives_up(tmp_path: Path
     assert 'raise RuntimeError("disk on fire")' in err  # the crash report carries the traceback
     assert err.count("supervisor app:root restarts child crasher (one_for_one)") == 2
     assert "supervisor app:root gives up: 2 restarts in 60s reached" in err
-    assert "root supervisor {pidflow:local@" in err and "stopping the node" in err
+    assert "service app:root ({pidflow:local@" in err and "stopping the node" in err
 
 
 def test_run_of_an_app_with_nothing_to_run_says_so(tmp_path: Path) -> None:

@@ -295,6 +295,22 @@ async def test_a_lua_process_is_restarted_and_gets_its_input_as_positional_argum
     assert starts(log, "lua") == [0.0, 2.0, 6.0]
 
 
+async def test_an_error_whose_retryable_is_unsaid_restarts_the_service(
+        tmp_path: Path, autojump_clock: trio.testing.MockClock) -> None:
+    """errors.new("msg") is UNKNOWN with retryable nil; the seed retries it, so a service does too."""
+    log = tmp_path / "run.log"
+    entries = [
+        {"name": "flaky", "kind": "process.lua", "source": "file://svc_flaky.lua", "method": "main",
+         "modules": ["funcs"]},
+        service("svc", "app:flaky", input=[{"log": str(log), "id": "lua", "fail": 1, "unknown": True, "done": True}],
+                restart={"initial_delay": "2s", "jitter": 0}),
+    ]
+    async with pidflow.open_node(write_app(tmp_path, entries)) as node:
+        result = await ended(node, node.services["app:svc"].pid)
+    assert result.value == "done after 2 runs"
+    assert starts(log, "lua") == [0.0, 2.0]
+
+
 # -- durable --------------------------------------------------------------------------------------------------------
 async def test_a_workflow_service_is_restarted_after_it_fails(
         tmp_path: Path, task_queue: str, temporal_address: str) -> None:
