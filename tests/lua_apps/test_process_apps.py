@@ -14,3 +14,9 @@ AREAS = ["listen", "links", "events", "spawner"]
 @pytest.mark.parametrize("area", AREAS)
 def test_process_app_passes(run_lua_app, area: str, entry: str) -> None:
     assert run_lua_app(area, entry) == {"ok": True}
+
+
+@pytest.mark.parametrize("entry", ["app:local", "app:durable"])
+def test_workflow_options_app_passes(run_lua_app, entry: str) -> None:
+    """"Workflow links and options": spawn options from a workflow and from a local process."""
+    assert run_lua_app("workflow_options", entry) == {"ok": True}
