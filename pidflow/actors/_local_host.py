@@ -100,9 +100,8 @@ class LocalHost(Host):
             raise Error(ErrorKind.UNAVAILABLE, f"host {self.id} is not running")
         if request.options:
             self.validate_options(request.options)
-        names = self.node.names
         if request.name is not None:
-            existing = names.whereis(request.name)
+            existing = self.node.names.whereis(request.name)
             if existing is not None:
                 proc = self.lookup(existing)
                 if proc is None:
@@ -120,12 +119,15 @@ class LocalHost(Host):
             proc.deliver(message)
         self._table[pid.id] = proc
         if request.name is not None:
+            names = self.node.names
             names.register(request.name, pid)
             proc.watchers.add(names.watcher)
         self._attach(proc, request)
         if request.await_start:
             proc.started = trio.Event()
-        self._nursery.start_soon(self._run, proc, body, request.argv, request.entry, name="pidflow.process")
+        # (input and args apart, not request.argv: no tuple per spawn, none kept by every idle process)
+        self._nursery.start_soon(self._run, proc, body, request.input, request.args, request.entry,
+                                 name="pidflow.process")
         return pid
 
     async def spawn(self, request: SpawnRequest) -> Pid:
@@ -163,7 +165,7 @@ class LocalHost(Host):
         if request.link:
             proc.links.add(request.parent)
 
-    async def _run(self, proc: Process, body: Body, argv: tuple[Any, ...], entry: Any) -> None:
+    async def _run(self, proc: Process, body: Body, input: Any, args: tuple[Any, ...] | None, entry: Any) -> None:
         value: Any = None
         error: Error | None = None
         # The task runs in its own copy of the context, so the variable needs no reset.
@@ -173,7 +175,8 @@ class LocalHost(Host):
             proc.started.set()
         with proc.scope:
             try:
-                value = await body(*argv)  # (input,) unless the spawner gave other positional arguments
+                # one argument, the input, unless the spawner gave none or several (SpawnRequest.args)
+                value = await (body(input) if args is None else body(*args))
             except Error as exc:
                 error = exc
             except Exception as exc:  # a crashing body is an exit, never a node crash
