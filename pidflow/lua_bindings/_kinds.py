@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from .._host import NodePort
 
 #: The modules a Lua entry may list in ``modules``.
-MODULES = frozenset({"process", "channel", "time", "funcs", "workflow", "ctx", "uuid", "crypto", "json", "errors"})
+MODULES = frozenset({"process", "channel", "time", "funcs", "workflow", "ctx", "uuid", "crypto", "json", "errors",
+                     "http"})
 #: The keys of every entry with Lua code.
 CODE_KEYS = frozenset({"method", "modules", "imports"})
 #: Shared Lua code: what ``imports:`` names.

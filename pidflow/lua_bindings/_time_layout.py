@@ -51,11 +51,10 @@ def _std_at(layout: str, i: int) -> tuple[str, int, Any] | None:
             if not (j < len(layout) and "0" <= layout[j] <= "9"):
                 return ("frac0" if layout[i + 1] == "0" else "frac9"), j - i, (c, j - i - 1)
         return None
-    rest = layout[i:]
     for text, code in _BY_FIRST.get(c, ()):
-        if not rest.startswith(text):
+        if not layout.startswith(text, i):  # (not a slice of the rest: quadratic in a long layout)
             continue
-        if code in ("month", "weekday") and _starts_lower(rest[3:]):
+        if code in ("month", "weekday") and _starts_lower(layout[i + 3:i + 4]):
             continue
         return code, len(text), None
     return None

@@ -1,0 +1,3 @@
+return function()
+  return {ok = true, answer = 42}
+end

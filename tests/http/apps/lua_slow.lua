@@ -1,0 +1,5 @@
+local time = require("time")
+return function()
+  time.sleep("30s")
+  return {late = true}
+end

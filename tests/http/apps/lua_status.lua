@@ -1,0 +1,3 @@
+return function()
+  return nil, errors.new({kind = "INVALID", message = "quantity must be positive", details = {http_status = 422}})
+end
