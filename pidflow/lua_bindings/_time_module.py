@@ -112,7 +112,7 @@ end
 function T:sub(o)
   time_arg(o, "time:sub")
   local ds = self.s - o.s   -- saturated beyond the range of a Duration, as in Go
-  if ds > 9223372035 then return dur(math.maxinteger) elseif ds < -9223372035 then return dur(math.mininteger) end
+  if ds > 9223372035 or (ds < 0 and self.s > o.s) then return dur(math.maxinteger) elseif ds < -9223372035 or (ds > 0 and self.s < o.s) then return dur(math.mininteger) end
   return dur(ds * 1000000000 + (self.n - o.n))
 end
 T.__eq = function(a, b) return a.s == b.s and a.n == b.n end
@@ -239,7 +239,7 @@ local function rounding(t, d, fname, up)
   if getmetatable(d) ~= D then bad(fname, 1, "d", "time.Duration (time.parse_duration)", d) end
   if d.ns <= 0 then return tm(t.s, t.n, t.loc) end
   local r = remainder(t.s, t.n, d.ns)
-  if up and r + r >= d.ns then return t:add(d.ns - r) end
+  if up and r >= d.ns - r then return t:add(d.ns - r) end   -- (not r + r: it overflows for a long d)
   return t:add(-r)
 end
 function T:truncate(d) return rounding(self, d, "time:truncate", false) end

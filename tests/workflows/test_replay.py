@@ -41,7 +41,7 @@ def recorded(history: str) -> dict:
 
 
 def test_every_golden_history_is_committed() -> None:
-    assert GOLDEN == ["replay_funcs_async.json", "replay_pairs.json", "replay_signals.json",
+    assert GOLDEN == ["replay_funcs_async.json", "replay_pairs.json", "replay_parity.json", "replay_signals.json",
                       "replay_signals_msgpack.json", "replay_sources.json", "replay_timers.json", "replay_upgrade.json",
                       "replay_version.json"]
 
@@ -122,6 +122,68 @@ async def test_incompatible_change_to_a_lua_workflow_is_reported_as_nondetermini
     assert not result.ok
     assert result.error_type == "NondeterminismError"
     assert "Nondeterminism" in result.message
+
+
+def test_the_parity_run_recorded_issue_11s_calls_together() -> None:
+    # What replay_parity.lua saw when it was recorded: the replays above reproduce every value of it.
+    value = recorded("replay_parity.json")
+    assert value["id"] == "app:replay_parity" and value["input"] == {"n": 1}
+    # registry: a send by name reached the run, two values as the list; the name is gone once unregistered
+    assert (value["register"], value["lookup_is_me"], value["sent"]) == (True, True, True)
+    assert value["by_name"] == ["by-name", ["a", 2], True]
+    assert value["unregister"] == [True, False]
+    assert value["after_unregister"] == [True, "NOT_FOUND", True, "NOT_FOUND"]
+    # positional arguments: a nil in the middle kept, a trailing one too; the child's send of two values
+    assert value["child"] == {"reply": ["from-child", [4, "nil"], True],
+                              "exit": ["pid.exit", True, {"n": 4, "args": ["a", "nil", 3, {"k": "v"}]}, True]}
+    assert value["exec"] == {"n": 2, "args": ["nil", "b"]}
+    # timers (workflow time): each wait at least its duration, ticks in order, time.after won its select
+    timer_ms, stopped_after_fire = value["timer"]
+    assert timer_ms >= 100 and stopped_after_fire is False
+    assert value["ticks"] == sorted(value["ticks"]) and value["ticks"][0] >= 50 and len(set(value["ticks"])) == 3
+    assert (value["ticker_stopped"], value["after_won"]) == (True, True)
+    # funcs.async: the future won its select against a far time.after; the other was cancelled
+    assert value["future"] == [True, ["x", 2], True]
+    assert value["cancelled"] == [True, True, "CANCELED", "CANCELED", True]
+    assert value["elapsed_ms"] >= timer_ms + value["ticks"][-1]
+    assert value["arith"][:4] == [True, True, True, True] and value["arith"][5] is True
+
+
+def _parity_changed(change: str) -> str:
+    """replay_parity.lua with one change that issues other commands than the recorded run."""
+    source = (LUA / "replay_parity.lua").read_text()
+    if change == "timers_before_children":
+        # the same calls, the timers' block moved before the children's: a timer where a child was started
+        start, middle, end = (source.index(marker) for marker in (
+            "    -- positional arguments:", "    -- timers:", "    -- funcs.async:"))
+        changed = source[:start] + source[middle:end] + source[start:middle] + source[end:]
+    else:
+        old, new = {
+            "one_tick_more": ("for i = 1, 3 do out.ticks[i]", "for i = 1, 4 do out.ticks[i]"),
+            "no_cancel": ("local cancelled = slow:cancel()", "local cancelled = true"),
+            "no_unregister": ("out.unregister = {process.registry.unregister(NAME), process.registry.unregister(NAME)}",
+                              "out.unregister = {true, false}"),
+        }[change]
+        assert source.count(old) == 1, old
+        changed = source.replace(old, new)
+    assert changed != source
+    return changed
+
+
+@pytest.mark.parametrize("change", ["timers_before_children", "one_tick_more", "no_cancel"])
+async def test_a_changed_parity_workflow_fails_its_replay_as_nondeterminism(change):
+    result = await replay("replay_parity.json", replay_parity=_parity_changed(change))
+    assert (result.ok, result.error_type) == (False, "NondeterminismError"), result.message
+    assert "Nondeterminism" in result.message
+
+
+async def test_a_parity_workflow_without_its_registry_calls_fails_its_replay():
+    # Temporal hands a local activity the recorded answer of the same sequence number before it compares the
+    # activity types, so the lookup after the removed unregisters reads an unregister's answer (true): here the
+    # Lua code fails on it (a workflow-task failure) before Temporal reports the mismatch.
+    result = await replay("replay_parity.json", replay_parity=_parity_changed("no_unregister"))
+    assert not result.ok
+    assert result.error_type in ("NondeterminismError", "RuntimeError"), result
 
 
 async def test_replay_that_returns_another_value_than_recorded_is_reported():

@@ -62,7 +62,7 @@ local function main(input)
     local now = time.now()
     local elapsed = now:sub(start)
     out.elapsed_ms = elapsed:milliseconds()
-    out.arith = {start:add(elapsed):equal(now), now:after(start), start:add(-elapsed):before(start) or elapsed:nanoseconds() == 0,
+    out.arith = {start:add(elapsed):equal(now), now:after(start), start:add(time.parse_duration(0) - elapsed):before(start),
                  (elapsed + time.parse_duration("1s")):milliseconds() == elapsed:milliseconds() + 1000,
                  start:format(time.RFC3339NANO), now:unix_nano() - start:unix_nano() == elapsed:nanoseconds()}
     out.input = input
