@@ -42,6 +42,16 @@ async def test_require_of_unlisted_module_is_permission_denied(lua):
     assert info.value.kind is ErrorKind.PERMISSION_DENIED
 
 
+async def test_an_entrys_modules_are_globals_too_and_unlisted_ones_are_not(lua):
+    """Code written for the seed runtime uses its declared modules unrequired (`json.encode(...)`)."""
+    out = await lua("""
+        local a = json.encode({1})
+        local same = json == require("json")
+        return {a, same, time == nil, uuid == nil}
+    """, modules=["json"])
+    assert out == ["[1]", True, True, True]
+
+
 async def test_require_of_unknown_module_is_not_found(lua):
     with pytest.raises(Error, match="no such module") as info:
         await lua('require("nope")', modules=["nope"])
