@@ -12,6 +12,12 @@ from ._api import ProcessAPI as ProcessAPI, Spawner as Spawner, acks_start as ac
 from ._api import process as process
 from ._events import Event as Event, EventKind as EventKind, ExitResult as ExitResult, Message as Message
 from ._pid import Pid as Pid
+from ._introspection import (
+    DurableInfo as DurableInfo,
+    ObserverEvent as ObserverEvent,
+    ProcessInfo as ProcessInfo,
+    TreeNode as TreeNode,
+)
 from .actors import Mailbox as Mailbox
 from ._kind import Kind as Kind, KindRegistry as KindRegistry, Reference as Reference
 from .entries import Entry as Entry, Registry as Registry, load as load_entries
@@ -28,8 +34,8 @@ from .supervision import (
 )
 
 __all__ = [
-    "ChildSpec", "Entry", "Error", "ErrorKind", "Event", "EventKind", "ExitResult", "Kind", "KindRegistry",
-    "Mailbox", "Message", "Node", "Pid", "ProcessAPI", "Reference", "Registry", "Restart", "Spawner", "Strategy",
-    "Supervisor", "SupervisorSpec", "acks_start", "builtin_kinds", "ctx", "load_entries", "open_node", "process",
+    "ChildSpec", "DurableInfo", "Entry", "Error", "ErrorKind", "Event", "EventKind", "ExitResult", "Kind",
+    "KindRegistry", "Mailbox", "Message", "Node", "ObserverEvent", "Pid", "ProcessAPI", "ProcessInfo", "Reference",
+    "Registry", "Restart", "Spawner", "Strategy", "Supervisor", "SupervisorSpec", "TreeNode", "acks_start", "builtin_kinds", "ctx", "load_entries", "open_node", "process",
     "register_kind", "start_supervisor",
 ]

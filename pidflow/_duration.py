@@ -35,9 +35,15 @@ def parse_duration(value: object, *, number_unit: float = 1e-3, what: str = "dur
             seconds += float(m[1]) * _UNITS[m[2]]
             pos = m.end()
         if text != "0" and (not text or pos != len(text)):
-            raise Error(ErrorKind.INVALID, f"invalid {what} {value!r}: {_FORMS}")
+            raise Error(ErrorKind.INVALID, f"invalid {what} {_shown(value)}: {_FORMS}")
     else:
-        raise Error(ErrorKind.INVALID, f"invalid {what} {value!r}: {_FORMS}")
+        raise Error(ErrorKind.INVALID, f"invalid {what} {_shown(value)}: {_FORMS}")
     if seconds < 0:
-        raise Error(ErrorKind.INVALID, f"invalid {what} {value!r}: must not be negative")
+        raise Error(ErrorKind.INVALID, f"invalid {what} {_shown(value)}: must not be negative")
     return seconds
+
+
+def _shown(value: object) -> str:
+    """A value in a message, cut short (a 4 MiB string must not make a 4 MiB message)."""
+    text = repr(value) if not isinstance(value, str) or len(value) <= 200 else repr(value[:200])
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ._api import ProcessAPI
+    from ._bookkeeper import Bookkeeper, Directory
+    from ._introspection import ProcessInfo
     from ._kind import Body, Function, KindRegistry
     from ._names import NameRegistry
     from ._process import Process
@@ -168,6 +170,35 @@ class Host(abc.ABC):
         processes can hold one."""
         raise Error(ErrorKind.INVALID, f"host {self.id} cannot hold the node's root process")
 
+    # -- introspection (the observer: ``pidflow._introspection``); synchronous and cheap unless said otherwise --
+    def describe_all(self, directory: "Directory") -> "list[ProcessInfo]":
+        """Every process of this host the node knows (for a durable host: those it started, watches or names),
+        without what costs a query (``lua_where``, Temporal's view)."""
+        return []
+
+    def describe(self, pid: Pid, directory: "Directory") -> "ProcessInfo | None":
+        """One process as :meth:`describe_all` shows it; None when this host does not know it."""
+        return None
+
+    async def inspect(self, pid: Pid, directory: "Directory") -> "ProcessInfo | None":
+        """One process with everything that can be found out about it (a parked Lua process's file:line, a
+        workflow's run and status asked from Temporal); None when it is unknown here."""
+        return self.describe(pid, directory)
+
+    def watches(self) -> "list[tuple[Pid, Pid]]":
+        """``(watcher, target)`` of every monitor this host keeps for its processes (the targets): the node
+        reverses them to tell what a process monitors."""
+        return []
+
+    def message_counts(self) -> tuple[int, int]:
+        """Messages delivered to and sent by the processes running here now (the node adds those of processes
+        that ended, :meth:`Bookkeeper.retire`)."""
+        return 0, 0
+
+    def count_sent(self, pid: Pid) -> None:
+        """A message from ``pid`` (a process of this host) was posted on another host: one more sent by it.
+        Called only while the node's bookkeeping is on."""
+
 
 def _nothing() -> None:
     pass
@@ -195,6 +226,9 @@ class NodePort(abc.ABC):
     #: register through :meth:`register_name`, which also watches the holder so that its names go with it. A
     #: host may register its own new process directly, adding ``names.watcher`` to its watchers.
     names: "NameRegistry"
+    #: What the observer reads (``pidflow._bookkeeper``): hosts report spawns, exits and crashes to it,
+    #: supervisors their children and restarts; its ``on`` says whether per-message counters are kept.
+    bookkeeper: "Bookkeeper"
 
     @property
     @abc.abstractmethod
@@ -291,3 +325,13 @@ class NodePort(abc.ABC):
     @abc.abstractmethod
     def forget_link(self, pid: Pid, other: Pid) -> None:
         """``other`` ended normally: drop ``pid``'s half of their link."""
+
+    def count_sent(self, sender: Pid | None) -> None:
+        """A host posted a message from ``sender``, a process of another host: the sender's host counts it
+        (``Host.count_sent``). Never raises."""
+        if sender is None:
+            return
+        try:
+            self.route(sender).count_sent(sender)
+        except Error:
+            pass

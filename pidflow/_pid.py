@@ -68,5 +68,6 @@ class Pid:
             raise Error(ErrorKind.INVALID, f"a pid must be a string like '{{host|id}}', got {type(text).__name__}")
         m = _PID_RE.fullmatch(text)
         if m is None:
-            raise Error(ErrorKind.INVALID, f"malformed pid {text!r}: expected '{{host|id}}' or '{{host@node|id}}'")
+            shown = repr(text) if len(text) <= 80 else repr(text[:77]) + "..."   # (not a 4 MiB message)
+            raise Error(ErrorKind.INVALID, f"malformed pid {shown}: expected '{{host|id}}' or '{{host@node|id}}'")
         return cls.trusted(m["host"], m["id"], m["node"])  # the pattern already checked every part

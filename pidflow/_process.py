@@ -34,6 +34,17 @@ class Process:
     _watchers: set[Pid] | None = None
     #: Set once the process has started, for a spawner that waits for that (``SpawnRequest.await_start``).
     started: trio.Event | None = None
+    # -- what the observer reads (``pidflow._introspection``): set by the host, counted while the node's
+    # bookkeeping is on; a slot each (no per-process dict), and small counts are shared ints.
+    #: The entry it runs (an entry id, or the Python callable), and the process that spawned it.
+    entry: Any = None
+    parent: Pid | None = None
+    #: Unix seconds (None when bookkeeping was off at its spawn).
+    started_at: float | None = None
+    messages_in: int = 0
+    messages_out: int = 0
+    #: Its trio task (local processes): whether it is parked, and where a Lua process waits, are read from it.
+    task: Any = None
 
     # -- delivery ---------------------------------------------------------------------------------------------
     def deliver(self, message: Message) -> None:
@@ -72,6 +83,14 @@ class Process:
             self.inbox.put(item if whole else Message(topic, item, None))
         mailbox.close()
         return True
+
+    def queued(self) -> int:
+        """Messages waiting to be received: the inbox and every topic listener."""
+        count = len(self.inbox)
+        if self._listeners is not None:
+            for mailbox, _ in self._listeners.values():
+                count += len(mailbox)
+        return count
 
     @property
     def events(self) -> Mailbox[Event]:

@@ -92,18 +92,31 @@ async def _exec_watching_stalls(node: Any, entry_id: str, host_id: str | None, i
     raise stalls[0]
 
 
-async def run_app(app: str, *, state_dir: Path | None = None) -> int:
+async def run_app(app: str, *, state_dir: Path | None = None, observe: str | None = None,
+                  observe_token: str | None = None) -> int:
     """Start the app's services (root supervisors) and run until SIGINT/SIGTERM, then stop the tree in order.
+    ``observe``: also serve the node's observer there (``host:port``; it stops after the node's hosts).
 
     Exits 1 when the app has nothing to run, or when a service (a root supervisor, a ``process.service``) ends
     abnormally (it gave up: restart intensity or ``max_attempts`` reached); 0 when stopped by a signal or when
     every one of them ended normally."""
+    from . import observer
+
+    registry = entries_mod.load(app)
+    if observe is not None:
+        observer.check_address(observe, observe_token, f"--observe-token or {observer.TOKEN_ENV}")
+    if observe is not None or registry.of_kind(observer.KIND):
+        observer.enable_temporal_metrics()  # before the node's Temporal clients connect
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with open_node(app, state_dir=state_dir) as node:
+        async with open_node(registry, state_dir=state_dir or default_state_dir(app)) as node:
             if not node.services:
                 print(f"pidflow: {app} has nothing to run: no root supervisor or service starts with it "
                       "(run one entry with --entry ID)", file=sys.stderr)
                 return 1
+            if observe is not None:
+                running = await observer.start_observer(node, observe, token=observe_token)
+                node.on_stop(running.stop)
+                print(f"pidflow: observer at {running.url}", file=sys.stderr, flush=True)
             watched = set(node.root_supervisors)
             service_of = {service.pid: entry_id for entry_id, service in node.services.items()}
             for pid in watched:
@@ -214,6 +227,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--ui-port", type=int, metavar="PORT",
                      help="serve the embedded Temporal server's web UI on PORT (default: a free port); its address "
                           "is printed when the server starts")
+    run.add_argument("--observe", nargs="?", const="127.0.0.1:0", metavar="ADDR",
+                     help="serve the node's observer (JSON API, events, web page, /metrics) on ADDR: host:port, or "
+                          "a port on 127.0.0.1 (alone: a free port); its URL is printed")
+    run.add_argument("--observe-token", metavar="TOKEN",
+                     help="the token every observer request needs (default: $PIDFLOW_OBSERVER_TOKEN); required when "
+                          "--observe is not a loopback address")
     chk = sub.add_parser("check", help="validate entries, compile Lua sources and import Python ones",
                          description="Validate every entry, compile every Lua source and import every Python "
                                      "source, without running anything; exit 1 listing every problem.")
@@ -229,14 +248,24 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--db", type=Path, help="SQLite file (default: STATE_DIR/temporal.sqlite; without --state-dir, "
                                              "the file's folder is the state folder)")
     state_help = "the app's state folder, for its embedded server (default: $PIDFLOW_STATE_DIR, else APP_DIR/.pidflow)"
-    ps = sub.add_parser("ps", help="list the app's durable processes (workflows)",
-                        description="List the app's workflows (those on its workers' task queues, of its workflow "
-                                    "entries), one line each: PID, entry, status, start time (UTC). A client only: "
-                                    "it starts no worker.")
-    ps.add_argument("app", help="a YAML file or a folder of them")
+    ps = sub.add_parser("ps", help="list a running node's processes (--url), or an app's durable processes",
+                        description="With --url: the process table of a running node, read from its observer "
+                                    "(pidflow run APP --observe). With APP: the app's workflows (those on its "
+                                    "workers' task queues, of its workflow entries), one line each: PID, entry, "
+                                    "status, start time (UTC). A client only: it starts no worker.")
+    ps.add_argument("app", nargs="?", help="a YAML file or a folder of them (without --url)")
+    ps.add_argument("--url", help="a running node's observer, such as http://127.0.0.1:9900")
+    ps.add_argument("--token", help="with --url: the observer's token (default: $PIDFLOW_OBSERVER_TOKEN)")
+    ps.add_argument("--host", help="with --url: only the processes of this host")
     ps.add_argument("--all", action="store_true", help="closed workflows too (default: running ones only)")
     ps.add_argument("--json", action="store_true", help="print a JSON array of objects instead")
     ps.add_argument("--state-dir", type=Path, help=state_help)
+    tree = sub.add_parser("tree", help="print a running node's supervision trees",
+                          description="Print the supervision trees of a running node (each root supervisor or "
+                                      "service and its children in start order, durable ones with their workflow "
+                                      "id), read from its observer (pidflow run APP --observe).")
+    tree.add_argument("--url", required=True, help="the node's observer, such as http://127.0.0.1:9900")
+    tree.add_argument("--token", help="the observer's token (default: $PIDFLOW_OBSERVER_TOKEN)")
     term = sub.add_parser("terminate", help="end a durable process at once",
                           description="Terminate the workflow PID (such as '{app:worker|order-1}') of the app.")
     cancel = sub.add_parser("cancel", help="ask a durable process to stop, terminate it at the deadline",
@@ -293,6 +322,23 @@ async def _durable(args: argparse.Namespace) -> int:
     return 0
 
 
+def _observed(args: argparse.Namespace) -> int:
+    """``pidflow ps --url`` and ``pidflow tree --url``: a running node's observer, printed."""
+    from .observer import _terminal
+
+    if args.command == "tree":
+        _terminal.print_tree(_terminal.fetch(args.url, "/api/tree", args.token)["tree"])
+        return 0
+    if args.app is not None:
+        raise Error(ErrorKind.INVALID, "give an app or --url, not both")
+    page = _terminal.fetch(args.url, "/api/processes", args.token, {"host": args.host})
+    if args.json:
+        print(to_json(page["processes"]))
+    else:
+        _terminal.print_processes(page["processes"], page["total"])
+    return 0
+
+
 def _exit_skipping_teardown(code: int) -> NoReturn:
     """End a short admin command without interpreter teardown: temporalio's native client can crash while the
     interpreter finalizes (temporalio sdk-python issue 300; seen as SIGSEGV after ``pidflow ps`` had printed its
@@ -300,6 +346,12 @@ def _exit_skipping_teardown(code: int) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _observer_token_env() -> str | None:
+    from .observer import TOKEN_ENV
+
+    return os.environ.get(TOKEN_ENV) or None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -310,12 +362,19 @@ def main(argv: list[str] | None = None) -> int:
             if args.ui_port is not None:  # read by the node's Temporal service when it starts the embedded server
                 os.environ["PIDFLOW_TEMPORAL_UI_PORT"] = str(args.ui_port)
             if args.entry:
+                if args.observe is not None:
+                    raise Error(ErrorKind.INVALID, "--observe serves a running app: drop --entry")
                 value = trio.run(functools.partial(run_entry, args.app, args.entry, args.host,
                                                    _parse_input(args.input), state_dir=args.state_dir,
                                                    with_services=args.with_services))
                 print(to_json(value))
                 return 0
-            return trio.run(functools.partial(run_app, args.app, state_dir=args.state_dir))
+            return trio.run(functools.partial(run_app, args.app, state_dir=args.state_dir, observe=args.observe,
+                                              observe_token=args.observe_token or _observer_token_env()))
+        if args.command == "tree" or (args.command == "ps" and args.url is not None):
+            return _observed(args)
+        if args.command == "ps" and args.app is None:
+            raise Error(ErrorKind.INVALID, "ps needs an app (its workflows) or --url (a running node's processes)")
         if args.command in ("ps", "terminate", "cancel", "send"):
             import asyncio
 

@@ -108,7 +108,8 @@ class Registry:
     def get(self, entry_id: str, *, kinds: Iterable[str] | None = None) -> Entry:
         entry = self._entries.get(entry_id)
         if entry is None:
-            raise Error(ErrorKind.NOT_FOUND, f"entry {entry_id} not found{self._suggestion(entry_id)}",
+            shown = entry_id[:197] + "..." if isinstance(entry_id, str) and len(entry_id) > 200 else entry_id
+            raise Error(ErrorKind.NOT_FOUND, f"entry {shown} not found{self._suggestion(entry_id)}",
                         details={"entry": entry_id})
         if kinds is not None:
             kinds = tuple(kinds)

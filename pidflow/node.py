@@ -22,9 +22,12 @@ import trio
 from . import _kind
 from . import entries as entries_mod
 from ._api import ProcessAPI, current_context
+from ._bookkeeper import DEFAULT_CAPACITY, Bookkeeper, Directory
 from ._events import Event, EventKind, ExitResult, Message
 from ._host import Host, NodePort, SpawnRequest, noproc
+from ._introspection import ObserverEvent, ProcessInfo, TreeNode
 from ._kind import Body, Function, KindRegistry, Service
+from ._mailbox import Mailbox
 from ._names import NameRegistry, check_name
 from ._pid import Pid
 from ._process import Process
@@ -50,6 +53,7 @@ class Node(NodePort):
         #: Registered names, node-wide; holders are monitored with ``names.watcher``, a PID no host owns, whose
         #: EXITs ``post_event`` turns into releases.
         self.names = NameRegistry(Pid("pidflow:names", "watcher", self.name))
+        self.bookkeeper = Bookkeeper()
         self._nursery: trio.Nursery = None  # type: ignore[assignment]
         self._bodies: dict[str, Body] = {}
         self._functions: dict[str, Function] = {}
@@ -115,6 +119,7 @@ class Node(NodePort):
                 await host.stop()
             for callback in reversed(self._on_stop):
                 await callback()
+            self.bookkeeper.close()
 
     # -- resolution -----------------------------------------------------------------------------------------------
     def host(self, host_id: str | None) -> Host:
@@ -125,7 +130,8 @@ class Node(NodePort):
             if host_id in self.registry:
                 kind = self.registry.get(host_id).kind
                 raise Error(ErrorKind.INVALID, f"{host_id} is a {kind}, not a host (hosts: {known})")
-            raise Error(ErrorKind.NOT_FOUND, f"host {host_id} not found (hosts: {known})", details={"host": host_id})
+            shown = host_id[:197] + "..." if isinstance(host_id, str) and len(host_id) > 200 else host_id
+            raise Error(ErrorKind.NOT_FOUND, f"host {shown} not found (hosts: {known})", details={"host": host_id})
         return host
 
     def route(self, pid: Pid) -> Host:
@@ -277,6 +283,105 @@ class Node(NodePort):
             except Error:
                 pass
         return True
+
+    # -- observing (pidflow._introspection; the observer's JSON API, page, terminal and metrics read these) --------
+    @property
+    def bookkeeping(self) -> bool:
+        """Whether the per-message counters (messages in and out), the running totals and the observer events are
+        kept (default True: the cost is a couple of increments per message). Off, the rest is still described:
+        processes, status, mailboxes, links, monitors, names, supervisors' children and restarts."""
+        return self.bookkeeper.on
+
+    @bookkeeping.setter
+    def bookkeeping(self, on: bool) -> None:
+        self.bookkeeper.on = bool(on)
+
+    def _directory(self) -> Directory:
+        return Directory(self.names, self.hosts.values(), self.bookkeeper.parents())
+
+    def processes(self, *, host: str | None = None, offset: int = 0, limit: int | None = None) -> list[ProcessInfo]:
+        """The local processes of every local host (``host``: of that host only) and the durable processes this
+        node knows (started, watched, supervised or named here), sorted by PID string, then ``[offset:offset +
+        limit]``. Synchronous and cheap: no query (``lua_where`` is None and a workflow's status is the last one
+        known: :meth:`process_info` asks). INVALID for a negative offset or limit."""
+        if not isinstance(offset, int) or offset < 0:
+            raise Error(ErrorKind.INVALID, f"offset must be a number >= 0, got {offset!r}")
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise Error(ErrorKind.INVALID, f"limit must be a number >= 0, got {limit!r}")
+        hosts = [self.host(host)] if host is not None else list(self.hosts.values())
+        directory = self._directory()
+        infos = [info for h in hosts for info in h.describe_all(directory)]
+        infos.sort(key=lambda info: str(info.pid))
+        return infos[offset:] if limit is None else infos[offset:offset + limit]
+
+    async def process_info(self, pid: Pid | str) -> ProcessInfo:
+        """One process with all that can be found out: a waiting Lua process's ``file:line``, and for a durable
+        process its workflow's run id, status and Temporal UI link (asked from Temporal, also for a workflow this
+        node does not know otherwise). NOT_FOUND when no host knows it, INVALID for a malformed PID."""
+        pid = Pid.parse(pid)
+        try:
+            host = self.route(pid)
+        except Error as exc:
+            if exc.kind is ErrorKind.UNAVAILABLE:
+                raise
+            raise Error(ErrorKind.NOT_FOUND, f"no such process {pid}: its host {pid.host} is not on this node",
+                        details={"pid": str(pid)}) from None
+        info = await host.inspect(pid, self._directory())
+        if info is None:
+            raise Error(ErrorKind.NOT_FOUND, f"no such process {pid}", details={"pid": str(pid)})
+        return info
+
+    def tree(self) -> list[TreeNode]:
+        """The supervision trees: every root supervisor and service of the node (and every supervisor nobody
+        supervises) with its children in start order, durable children included; a child that is itself a
+        supervisor has its own children. Processes under no supervisor are not in it; a child that is not running
+        (being restarted) is left out."""
+        parents = self.bookkeeper.parents()
+        directory = Directory(self.names, self.hosts.values(), parents)
+        children = {c.pid for kids in parents.values() for c in kids if c.pid is not None}
+        roots = [pid for pid in self.root_supervisors if pid not in children]
+        roots += [pid for pid in parents if pid not in children and pid not in roots]
+        return [node for node in (self._tree_node(pid, None, None, parents, directory, set()) for pid in roots)
+                if node is not None]
+
+    def _tree_node(self, pid: Pid, child_id: str | None, entry: str | None, parents: dict[Pid, Any],
+                   directory: Directory, seen: set[Pid]) -> TreeNode | None:
+        try:
+            host = self.route(pid)
+        except Error:
+            return None
+        info = host.describe(pid, directory)
+        if info is None and child_id is None:
+            return None  # a root that ended
+        seen.add(pid)
+        kids = tuple(node for node in (self._tree_node(c.pid, c.child_id, c.entry, parents, directory, seen)
+                                       for c in parents.get(pid, ()) if c.pid is not None and c.pid not in seen)
+                     if node is not None)
+        return TreeNode(pid=pid, entry=info.entry if info is not None and info.entry else entry, child_id=child_id,
+                        status=info.status if info is not None else "unknown", host=pid.host,
+                        restarts=directory.restarts.get(pid), children=kids)
+
+    def observe(self, capacity: int = DEFAULT_CAPACITY) -> Mailbox[ObserverEvent]:
+        """A new subscription to what happens to processes (``pidflow._introspection.ObserverEvent``: spawn,
+        exit with its reason, restart, crash report), in order, from now on, while bookkeeping is on. It never
+        blocks or slows a process: past ``capacity`` unread events the oldest are dropped (counted in the
+        mailbox's ``dropped`` and in ``observer_counters()["events_dropped"]``). End it with :meth:`unobserve`
+        (it is closed when the node stops)."""
+        if not isinstance(capacity, int) or capacity < 1:
+            raise Error(ErrorKind.INVALID, f"capacity must be a number >= 1, got {capacity!r}")
+        return self.bookkeeper.subscribe(capacity)
+
+    def unobserve(self, mailbox: Mailbox[ObserverEvent]) -> bool:
+        """End a subscription made by :meth:`observe` (its mailbox is closed; what it holds can still be read).
+        False when it was not one (or ended already)."""
+        return self.bookkeeper.unsubscribe(mailbox)
+
+    def observer_counters(self) -> dict[str, Any]:
+        """Running totals since the node started, counted while bookkeeping is on: ``spawns``, ``exits`` (by kind:
+        ``normal`` or the reason's error kind), ``restarts`` (by supervisors and service keepers),
+        ``messages_sent``, ``messages_delivered`` (into a local mailbox, or posted to a workflow),
+        ``workflow_signals`` (signals sent to workflows), ``events_dropped`` and ``observers`` (subscriptions)."""
+        return self.bookkeeper.counters(self.hosts.values())
 
     # -- posts (never block, never raise for a vanished target) -----------------------------------------------------
     def post_event(self, pid: Pid, event: Event) -> None:

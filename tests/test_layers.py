@@ -10,10 +10,12 @@ from pathlib import Path
 import pidflow
 
 PACKAGE = Path(pidflow.__file__).parent
-RUNTIMES = ("pidflow.actors", "pidflow.lua_bindings", "pidflow.supervision", "pidflow.temporal_host", "pidflow.http")
+RUNTIMES = ("pidflow.actors", "pidflow.lua_bindings", "pidflow.supervision", "pidflow.temporal_host", "pidflow.http",
+            "pidflow.observer")
 #: Modules below the hosts and runtimes: they must not import any of them.
 CORE = ("pidflow.node", "pidflow.entries", "pidflow._kind", "pidflow._host", "pidflow._api", "pidflow._process",
-        "pidflow._mailbox", "pidflow._events", "pidflow._pid", "pidflow.errors", "pidflow.codec", "pidflow._names")
+        "pidflow._mailbox", "pidflow._events", "pidflow._pid", "pidflow.errors", "pidflow.codec", "pidflow._names",
+        "pidflow._bookkeeper", "pidflow._introspection")
 
 
 def _module_name(path: Path) -> str:

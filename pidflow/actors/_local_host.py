@@ -13,13 +13,17 @@ the name in the same tick. While any process holds the name, the spawn reaches t
 from __future__ import annotations
 
 import itertools
+import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
+import attrs
 import trio
 
 from .._api import ACKS_START, ProcessAPI
 from .._api import _current as _current_process
 from .. import _log
+from .._bookkeeper import entry_name
+from .._introspection import ProcessInfo
 from .._events import Event, ExitResult, Message
 from .._nursery import serve_nursery
 from .._host import Host, SpawnRequest, linked_failure, noproc
@@ -28,6 +32,7 @@ from ..errors import Error, ErrorKind
 from .._process import Process
 
 if TYPE_CHECKING:
+    from .._bookkeeper import Bookkeeper, Directory
     from .._host import NodePort
 
 Body = Callable[[Any], Awaitable[Any]]
@@ -46,10 +51,14 @@ class LocalHost(Host):
         self._nursery: trio.Nursery | None = None
         self._stopped = trio.Event()
         self._closing = False
+        self._book: Bookkeeper = None  # type: ignore[assignment]  # the node's, set by start()
+        self._node_name: str | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     async def start(self, node: "NodePort") -> None:
         self.node = node
+        self._book = node.bookkeeper
+        self._node_name = node.name
         self._nursery = await node.start_task(serve_nursery, self._stopped)
 
 
@@ -76,6 +85,7 @@ class LocalHost(Host):
         """A process without a task, for top-level code (``node.process``). It traps links, as a shell would."""
         pid = Pid(self.id, "0", self.node.name)
         proc = Process(pid, context=dict(context or {}), trap_links=True)
+        proc.started_at = time.time()
         self._table[pid.id] = proc
         return proc
 
@@ -110,14 +120,23 @@ class LocalHost(Host):
                 self._attach(proc, request)
                 for message in request.messages:
                     proc.deliver(message)
+                if self._book.on:
+                    proc.messages_in += len(request.messages)
                 return existing
         body: Body = self.node.resolve_body(request.entry, self.id)
         pid = Pid.trusted(self.id, str(next(self._ids)), self.node.name)
         options = request.options
         proc = Process(pid, request.name, request.context, bool(options.get("trap_links", False)) if options else False)
+        proc.entry = request.entry
+        proc.parent = request.parent
         for message in request.messages:
             proc.deliver(message)
         self._table[pid.id] = proc
+        book = self._book
+        if book.on:
+            proc.started_at = time.time()
+            proc.messages_in = len(request.messages)
+            book.spawned(pid, request.entry, request.parent)
         if request.name is not None:
             names = self.node.names
             names.register(request.name, pid)
@@ -170,6 +189,7 @@ class LocalHost(Host):
         error: Error | None = None
         # The task runs in its own copy of the context, so the variable needs no reset.
         _current_process.set(ProcessAPI(self.node, proc))
+        proc.task = trio.lowlevel.current_task()
         if proc.started is not None and not getattr(body, ACKS_START, False):
             # The spawner runs again only once this task waits: the body gets that far first.
             proc.started.set()
@@ -186,6 +206,8 @@ class LocalHost(Host):
             _log.process_ended(proc.pid, entry, error)
         elif error is not None:
             _log.process_crashed(proc.pid, entry, error)
+            if self._book.on:
+                self._book.crashed(proc.pid, entry, error)
         self._exit(proc, value, error)
 
     # -- ending -----------------------------------------------------------------------------------------------
@@ -205,6 +227,11 @@ class LocalHost(Host):
             proc.started.set()
         self._table.pop(proc.pid.id, None)
         proc.close_mailboxes()
+        proc.task = None
+        book = self._book
+        book.retire(proc.messages_in, proc.messages_out)
+        if book.on:
+            book.exited(proc.pid, proc.entry, error)
         node = self.node
         if proc._watchers:
             result = ExitResult(value, error)
@@ -252,9 +279,26 @@ class LocalHost(Host):
 
     # -- posts ------------------------------------------------------------------------------------------------
     def send(self, pid: Pid, message: Message) -> None:
-        proc = self.lookup(pid)
+        table = self._table
+        proc = table.get(pid.id) if pid.host == self.id and pid.node == self._node_name else None
         if proc is not None:
             proc.deliver(message)
+        if self._book.on:  # bookkeeping: one more in for the target, one more out for the sender
+            if proc is not None:
+                proc.messages_in += 1
+            sender = message.sender
+            if sender is not None:
+                if sender.host == self.id and sender.node == self._node_name:  # the hot path: both here
+                    proc = table.get(sender.id)
+                    if proc is not None:
+                        proc.messages_out += 1
+                else:
+                    self.node.count_sent(sender)
+
+    def count_sent(self, pid: Pid) -> None:
+        proc = self.lookup(pid)
+        if proc is not None:
+            proc.messages_out += 1
 
     def deliver_event(self, pid: Pid, event: Event) -> None:
         proc = self.lookup(pid)
@@ -298,3 +342,75 @@ class LocalHost(Host):
 
     async def unlink(self, watcher: Pid, target: Pid) -> None:
         self.forget_link(target, watcher)
+
+    # -- introspection ----------------------------------------------------------------------------------------
+    def describe_all(self, directory: "Directory") -> list[ProcessInfo]:
+        return [self._info(proc, directory) for proc in list(self._table.values())]
+
+    def describe(self, pid: Pid, directory: "Directory") -> ProcessInfo | None:
+        proc = self.lookup(pid)
+        return None if proc is None else self._info(proc, directory)
+
+    async def inspect(self, pid: Pid, directory: "Directory") -> ProcessInfo | None:
+        """:meth:`describe`, and for a waiting Lua process the file:line it waits at (read from its Lua state
+        now: a listing does not pay for it)."""
+        proc = self.lookup(pid)
+        if proc is None:
+            return None
+        info = self._info(proc, directory)
+        if info.status == "waiting" and proc.task is not None:
+            where = lua_where(proc.task)
+            if where is not None:
+                info = attrs.evolve(info, lua_where=where)
+        return info
+
+    def _info(self, proc: Process, directory: "Directory") -> ProcessInfo:
+        pid = proc.pid
+        watchers = proc._watchers
+        internal = directory.internal
+        return ProcessInfo(
+            pid=pid, entry=entry_name(proc.entry), host=self.id, parent=proc.parent,
+            names=directory.names_of(pid), status=status_of(proc), started_at=proc.started_at,
+            mailbox=proc.queued(), messages_in=proc.messages_in, messages_out=proc.messages_out,
+            restarts=directory.restarts.get(pid), links=tuple(proc._links) if proc._links else (),
+            monitors=directory.monitors_of(pid),
+            monitored_by=tuple(w for w in watchers if w != internal) if watchers else (),
+            trap_links=proc.trap_links)
+
+    def watches(self) -> list[tuple[Pid, Pid]]:
+        return [(watcher, proc.pid) for proc in list(self._table.values()) if proc._watchers
+                for watcher in proc._watchers]
+
+    def message_counts(self) -> tuple[int, int]:
+        delivered = sent = 0
+        for proc in self._table.values():
+            delivered += proc.messages_in
+            sent += proc.messages_out
+        return delivered, sent
+
+
+def status_of(proc: Process) -> str:
+    """``exiting`` once something ended it (its EXIT not yet fanned out), ``waiting`` while its task is parked
+    (a receive, a sleep, any trio wait), else ``running`` (executing, or ready to: the root process, which has
+    no task, counts as running)."""
+    if proc.kill_reason is not None or not proc.alive:
+        return "exiting"
+    task = proc.task
+    # trio sets a parked task's abort function and clears it when the task is rescheduled (trio has no public
+    # "is this task blocked"; the attribute is read only here, on demand)
+    if task is not None and getattr(task, "_abort_func", None) is not None:
+        return "waiting"
+    return "running"
+
+
+def lua_where(task: Any) -> str | None:
+    """Where the Lua process run by ``task`` waits (``file:line``): the runtime object on the task's await stack
+    that has a ``lua_where()`` (the Lua driver's process) answers; None for a Python process."""
+    try:
+        for frame, _ in task.iter_await_frames():
+            obj = frame.f_locals.get("self")
+            if obj is not None and callable(getattr(type(obj), "lua_where", None)):
+                return obj.lua_where()
+    except Exception:  # noqa: BLE001 - introspection must never fail the caller
+        return None
+    return None

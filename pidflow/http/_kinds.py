@@ -86,7 +86,7 @@ def server_app(node: "NodePort", server_id: str) -> "ASGIApp":
     built: dict[str, ASGIApp] = node.resources.setdefault("pidflow.http.apps", {})
     app = built.get(server_id)
     if app is None:
-        app = built[server_id] = build_app(node, server_entries(node.registry, server_id))
+        app = built[server_id] = build_app(node, server_entries(node.registry, server_id), server_id)
     return app
 
 
@@ -237,7 +237,7 @@ async def _service(node: "NodePort", entry: Entry) -> HttpServer | None:
         log.info("http.service %s is not started (lifecycle.auto_start is false)", entry.id,
                  extra={"entry": entry.id})
         return None
-    return await start_server(node, entry.id, config, server_app(node, entry.id))
+    return await start_server(node, entry.id, config, server_app(node, entry.id), what=SERVICE)
 
 
 KINDS = (

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from starlette.datastructures import MutableHeaders
@@ -34,12 +35,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .._duration import parse_duration
 from ..errors import Error
 
+if TYPE_CHECKING:
+    from .._host import NodePort
+
 #: The request body limit of an endpoint whose router lists no ``body_limit`` (10 MiB).
 DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
 #: The header a request id is read from and echoed in.
 REQUEST_ID_HEADER = "X-Request-ID"
 #: Where the request id of a request is kept in its ASGI scope.
 REQUEST_ID_SCOPE_KEY = "pidflow.request_id"
+#: ``node.resources`` key of the requests the node's servers answered (the observer's metrics read it).
+REQUEST_COUNTS = "pidflow.http.requests"
+
+
+def request_counts(node: "NodePort") -> dict[str, "Counter[tuple[str, int]]"]:
+    """Requests answered, by server entry id, then by (method, status)."""
+    return node.resources.setdefault(REQUEST_COUNTS, {})
+
 
 #: The options of each middleware (without the ``name.`` prefix).
 OPTIONS: dict[str, frozenset[str]] = {
@@ -241,8 +253,10 @@ class RequestIdMiddleware:
     (else generates one), records it in the scope for the handler and the error answers, and sets it on the
     response (replacing one the handler set)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, counts: "Counter[tuple[str, int]] | None" = None) -> None:
         self.app = app
+        #: Where each answer is counted by (method, status), for the observer's metrics.
+        self.counts = counts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -259,6 +273,8 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+                if self.counts is not None:
+                    self.counts[(scope["method"], message["status"])] += 1
             await send(message)
 
         await self.app(scope, receive, send_with_id)

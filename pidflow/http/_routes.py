@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -35,7 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..entries import Entry, qualify
 from ..errors import Error, ErrorKind
 from ._handlers import EndpointApp, error_response
-from ._middleware import RequestIdMiddleware, middleware_config, request_id_of
+from ._middleware import RequestIdMiddleware, middleware_config, request_counts, request_id_of
 
 if TYPE_CHECKING:
     from .._host import NodePort
@@ -217,9 +218,9 @@ class ServerEntries:
     statics: tuple[Entry, ...] = ()
 
 
-def build_app(node: "NodePort", entries: ServerEntries) -> ASGIApp:
+def build_app(node: "NodePort", entries: ServerEntries, server_id: str | None = None) -> ASGIApp:
     """The ASGI app of a server's routers and static handlers (handlers compiled or imported now: a broken one
-    fails here, naming its entry)."""
+    fails here, naming its entry); its answers are counted under ``server_id`` (``_middleware.request_counts``)."""
     routes: list[tuple[tuple[int, ...], Route]] = []
     preflights: list[tuple[int, Route]] = []
     for router, endpoints in entries.routers:
@@ -246,4 +247,5 @@ def build_app(node: "NodePort", entries: ServerEntries) -> ASGIApp:
                     exception_handlers={HTTPException: _http_error, Exception: _internal_error})
     # paths no endpoint has (with any method) fall through to the static handlers, then 404
     app.router.default = Router(routes=[r for _, r in statics])
-    return RequestIdMiddleware(app)
+    counts = request_counts(node).setdefault(server_id, Counter()) if server_id is not None else None
+    return RequestIdMiddleware(app, counts)

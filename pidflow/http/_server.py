@@ -230,15 +230,15 @@ class _Started:
         self.inner.started(value)
 
 
-async def start_server(node: "NodePort", entry_id: str, config: ServiceConfig, app: Any) -> HttpServer:
+async def start_server(node: "NodePort", entry_id: str, config: ServiceConfig, app: Any, *, what: str) -> HttpServer:
     """Serve ``app`` as the server ``entry_id``, listening once this returns; UNAVAILABLE naming the entry when
-    it cannot listen (the port is taken)."""
+    it cannot listen (the port is taken). ``what`` names the server in that error and the log (its kind)."""
     try:
         sock = _bind(config.host, config.port)
     except OSError as exc:
-        raise Error(ErrorKind.UNAVAILABLE, f"http.service {entry_id} cannot listen on {config.bind}: "
+        raise Error(ErrorKind.UNAVAILABLE, f"{what} {entry_id} cannot listen on {config.bind}: "
                                            f"{exc.strerror or exc}", details={"entry": entry_id}) from None
     server = HttpServer(entry_id, config)
     server.urls = await node.start_task(server._serve, app, sock)
-    log.info("http.service %s listening on %s", entry_id, ", ".join(server.urls), extra={"entry": entry_id})
+    log.info("%s %s listening on %s", what, entry_id, ", ".join(server.urls), extra={"entry": entry_id})
     return server

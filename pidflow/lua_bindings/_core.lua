@@ -20,6 +20,7 @@
 --   _core_guards.lua     string.find/match/gmatch/gsub and table.move/insert/remove/sort with bounded C calls
 --                        (first access to one of them); _core_match.lua, the Lua pattern matcher they fall back
 --                        on (first costly pattern); _core_tick.lua, the allocation tick (a process that computes)
+--   _core_where.lua      S.where: the file:line where the main task waits (an observer asks: Node.process_info)
 --   SANDBOX_GLOBALS_LUA  (in _sandbox.py) the load, collectgarbage, print and setmetatable wrappers: first access
 -- Python fetches S's functions through S.export, so a lazy field loads its part whichever side asks.
 -- A part is a precompiled chunk whose environment is K: it sees the core's internals and the standard
@@ -238,9 +239,12 @@ function S.main(chunk, method, entry, path, varargs)
   end
 end
 
--- start(fn, input): the main task runs fn(input) (no argument packing: it is resumed with input)
+-- start(fn, input): the main task runs fn(input) (no argument packing: it is resumed with input); K.co is its
+-- coroutine for the where part (an observer asking where the process waits; "co" is a key string the state holds
+-- anyway, and K has room: no bytes per process)
 function S.start(fn, input)
   main_task = {co = new_co(fn)}
+  K.co = main_task.co
   make_ready(main_task, input)
 end
 

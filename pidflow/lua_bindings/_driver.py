@@ -54,7 +54,7 @@ from ._backend import Budget, LuaBackend
 from ._library import Imports
 from ._modules import ALWAYS_AVAILABLE, ModuleContext, module_factory
 from ._runtime import DEFAULT_MAX_MEMORY, HOOK_COUNT, Runtime
-from ._values import OverMemory
+from ._values import ArgNames, OverMemory
 
 _log = logging.getLogger("pidflow.lua")
 # Hook pacing (see the module docstring): a period of instructions slower than _PERIOD_SLOW shrinks the count
@@ -231,6 +231,9 @@ class LuaProcess:
             require=self._require,
             pycall=self._pycall,
             pysubmit=self._pysubmit,
+            # the entry's modules are globals too, built on first access, as the always-available ones: code
+            # written for the seed runtime (the workflow spec's HTTP handler) uses `http`, `json` unrequired
+            lazy_globals=ALWAYS_AVAILABLE.union(self._modules) if self._modules else ALWAYS_AVAILABLE,
             now_s=(lambda: backend.now_ns() // 1_000_000_000) if det else None,
             rand53=(lambda: int.from_bytes(backend.random_bytes(7), "big") >> 3) if det else None,
         )
@@ -316,6 +319,20 @@ class LuaProcess:
         self._stopping = True
         if self._wakeup is not None:
             self._wakeup.set()
+
+    def lua_where(self) -> str | None:
+        """``file.lua:LINE`` where the main coroutine waits (a receive, a select, a sleep, a blocking call), read
+        from the Lua state now, for an observer (``Node.process_info``); None while Lua runs (a step, pre-empted or
+        not), before the start and after the end, and in workflows (their state is Temporal's to show). Costs
+        nothing until asked: the core part that reads it (``_core_where.lua``) is loaded on the first call."""
+        if (not self._started or self._stopping or self._stepping or self._greenlet is not None or self._budget
+                or self.ended_by is not None):
+            return None
+        try:
+            where = self._rt._export(b"where", b"where")()
+        except Exception:  # noqa: BLE001 - a state over its memory limit: it cannot say, and ends anyway
+            return None
+        return where.decode("utf-8", "replace") if isinstance(where, bytes) else None
 
     def pending_items(self, source: Any) -> list[Any]:
         """Items already taken from ``source`` but not yet received by Lua (to carry over on continue-as-new)."""
@@ -557,15 +574,28 @@ class LuaProcess:
 
     # Python functions for Lua: one id each in ``_fns``, called through two dispatchers (the bound methods
     # ``_pycall``/``_pysubmit``, handed to the core once) by Lua closures the core makes (``pyfn``/``pyblocking``).
-    # Cheaper per process than one wrapped Python closure per function: a list slot and a small Lua closure.
+    # Cheaper per process than one wrapped Python closure per function: a list slot and a small Lua closure. A
+    # function with a name has its (shared) ArgNames in the next slot, read only when an argument does not cross.
 
-    def _register(self, fn: Callable[..., Any]) -> int:
-        self._fns.append(fn)
-        return len(self._fns) - 1
+    def _register(self, fn: Callable[..., Any], names: ArgNames | None = None) -> int:
+        fns = self._fns
+        fns.append(fn)
+        if names is not None:
+            fns.append(names)
+            return len(fns) - 2
+        return len(fns) - 1
 
-    def _function(self, fn: Callable[..., Any], raw: bool) -> Any:
+    def _argument_error(self, fid: int, args: tuple[Any, ...], exc: Error) -> Error:
+        """``exc`` (converting the arguments of function ``fid`` failed) naming the call and the argument."""
+        fns = self._fns
+        names = fns[fid + 1] if fid + 1 < len(fns) else None
+        if type(names) is not ArgNames or isinstance(exc, OverMemory):
+            return exc
+        return names.error(args, exc, self._rt.values)
+
+    def _function(self, fn: Callable[..., Any], raw: bool, names: ArgNames | None = None) -> Any:
         """A Lua function calling ``fn`` (see :meth:`ModuleContext.function`); a raw one has a negative id."""
-        fid = self._register(fn)
+        fid = self._register(fn, names)
         return self._rt.pyfn(-fid if raw else fid)
 
     def _pycall(self, fid: int, *args: Any) -> Any:
@@ -574,7 +604,11 @@ class LuaProcess:
             try:
                 if fid < 0:
                     return values.to_lua(self._fns[-fid](*args))
-                return values.to_lua(self._fns[fid](*[values.from_lua(a) for a in args]))
+                try:
+                    py = [values.from_lua(a) for a in args]
+                except Error as exc:
+                    raise self._argument_error(fid, args, exc) from None
+                return values.to_lua(self._fns[fid](*py))
             except _MEMORY_ERRORS:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure becomes a Lua error value
@@ -600,9 +634,9 @@ class LuaProcess:
                 pass
         return rt.abort
 
-    def _blocking(self, async_fn: Callable[..., Awaitable[Any]]) -> Any:
+    def _blocking(self, async_fn: Callable[..., Awaitable[Any]], names: ArgNames | None = None) -> Any:
         """A Lua function running ``async_fn`` on the backend (see :meth:`ModuleContext.blocking`)."""
-        return self._rt.pyblocking(self._register(async_fn))
+        return self._rt.pyblocking(self._register(async_fn, names))
 
     def _pysubmit(self, fid: int, *args: Any) -> Any:
         values = self._rt.values
@@ -610,7 +644,7 @@ class LuaProcess:
             try:
                 py = [values.from_lua(a) for a in args]
             except Error as exc:
-                return None, values.to_lua(exc)
+                return None, values.to_lua(self._argument_error(fid, args, exc))
             if self._tg is None:
                 return None, values.to_lua(Error(ErrorKind.UNAVAILABLE, "the process is not running"))
         except Exception as exc:  # noqa: BLE001

@@ -13,6 +13,7 @@ from typing import Any
 
 from .._duration import parse_duration as _parse
 from ..errors import Error, ErrorKind
+from ._values import PREVIEW, lua_type_name
 
 
 def parse_duration(value: Any) -> float:
@@ -23,11 +24,18 @@ def parse_duration(value: Any) -> float:
 _NS_PER_UNIT = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
                 "m": 60_000_000_000, "h": 3_600_000_000_000}
 _MAX = 1 << 63
+#: The longest duration string read (Go has no limit): parsing runs on the node's event loop, ~1 s per MiB.
+MAX_TEXT = 65536
 _DIGITS = "0123456789"
 
 
+def _cut(text: str) -> str:
+    # Go's messages quote the whole text: cut short here (a 4 MiB argument must not make a 4 MiB message)
+    return text if len(text) <= PREVIEW else text[:PREVIEW - 3] + "..."
+
+
 def _invalid(text: str, why: str = "invalid duration") -> Error:
-    return Error(ErrorKind.INVALID, f'time: {why} "{text}"', retryable=False)
+    return Error(ErrorKind.INVALID, f'time: {why} "{_cut(text)}"', retryable=False)
 
 
 def parse_go_duration(text: Any) -> int:
@@ -35,43 +43,49 @@ def parse_go_duration(text: Any) -> int:
     ``ms``, ``s``, ``m``, ``h``), e.g. ``"1h30m"``, ``"1.5s"``, ``"-2m3.5s"``; ``"0"`` alone needs no unit.
     Anything else, or beyond the 64-bit range, raises INVALID with Go's message (``time: invalid duration "x"``)."""
     if not isinstance(text, str):
-        raise Error(ErrorKind.INVALID, f"time: a duration string expected, got {type(text).__name__}",
+        raise Error(ErrorKind.INVALID, f"time: a duration string expected, got {lua_type_name(text)}",
                     retryable=False)
-    s, neg = text, False
-    if s[:1] in ("-", "+"):
-        neg, s = s[0] == "-", s[1:]
-    if s == "0":
+    # (by index: a slice of the rest per component would be quadratic in a long string)
+    n, neg, i = len(text), False, 0
+    if n > MAX_TEXT:
+        raise _invalid(text, f"duration longer than {MAX_TEXT} characters")
+    if text[:1] in ("-", "+"):
+        neg, i = text[0] == "-", 1
+    if text[i:] == "0":
         return 0
-    if not s:
+    if i == n:
         raise _invalid(text)
     total = 0
-    while s:
-        i = 0
-        while i < len(s) and s[i] in _DIGITS:
-            i += 1
-        whole, s = (int(s[:i]) if i else 0), s[i:]
+    while i < n:
+        j = i
+        while j < n and text[j] in _DIGITS:
+            j += 1
+        digits = text[i:j].lstrip("0")
+        if len(digits) > 19:   # (Go's leadingInt: an overflow; and Python's int() refuses long digit strings)
+            raise _invalid(text)
+        whole, has_whole, i = int(digits or "0"), j > i, j
         if whole > _MAX:
             raise _invalid(text)
         frac, scale, has_frac = 0, 1.0, False
-        if s[:1] == ".":
-            s = s[1:]
-            j = 0
-            while j < len(s) and s[j] in _DIGITS:
+        if text[i:i + 1] == ".":
+            i += 1
+            j = i
+            while j < n and text[j] in _DIGITS:
                 if frac * 10 + 9 < _MAX:   # digits beyond 63 bits of precision are read and ignored (as Go does)
-                    frac, scale = frac * 10 + int(s[j]), scale * 10
+                    frac, scale = frac * 10 + int(text[j]), scale * 10
                 j += 1
-            has_frac, s = j > 0, s[j:]
-        if not i and not has_frac:
+            has_frac, i = j > i, j
+        if not has_whole and not has_frac:
             raise _invalid(text)
-        j = 0
-        while j < len(s) and s[j] not in _DIGITS and s[j] != ".":
+        j = i
+        while j < n and text[j] not in _DIGITS and text[j] != ".":
             j += 1
-        if not j:
+        if j == i:
             raise _invalid(text, "missing unit in duration")
-        unit = _NS_PER_UNIT.get(s[:j])
+        unit = _NS_PER_UNIT.get(text[i:j])
         if unit is None:
-            raise Error(ErrorKind.INVALID, f'time: unknown unit "{s[:j]}" in duration "{text}"', retryable=False)
-        s = s[j:]
+            raise _invalid(text, f'unknown unit "{_cut(text[i:j])}" in duration')
+        i = j
         # the fraction as Go computes it (a float64 product), so that both runtimes agree to the nanosecond
         v = whole * unit + (int(frac * (unit / scale)) if frac else 0)
         total += v
@@ -96,7 +110,7 @@ def _frac(u: int, prec: int) -> tuple[str, int]:
 def format_go_duration(ns: Any) -> str:
     """Go's ``Duration.String``: ``"1h30m0s"``, ``"1.5s"``, ``"250ms"``, ``"1.5µs"``, ``"0s"``."""
     if type(ns) is not int:
-        raise Error(ErrorKind.INVALID, f"time: an integer number of nanoseconds expected, got {type(ns).__name__}")
+        raise Error(ErrorKind.INVALID, f"time: an integer number of nanoseconds expected, got {lua_type_name(ns)}")
     u, sign = (-ns, "-") if ns < 0 else (ns, "")
     if u < 1_000_000_000:
         if u == 0:

@@ -49,7 +49,9 @@ local function bad(n, fname, what) error("bad argument #" .. n .. " to 'errors."
 local function kind_of(k)
   if type(k) ~= "string" then return nil, "kind must be a string (errors.X), got " .. type(k) end
   local v = seed[k]
-  if v == nil then return nil, "unknown kind '" .. k .. "'" end
+  if v == nil then   -- (quoted cut short: a 4 MiB argument must not make a 4 MiB message)
+    return nil, "unknown kind '" .. (#k > 60 and k:sub(1, 57) .. "..." or k) .. "'"
+  end
   return v
 end
 

@@ -37,6 +37,7 @@ from typing import Any
 
 from ..errors import Error, ErrorKind
 from ._modules import ModuleContext, register_module
+from ._values import lua_type_name, preview
 
 _FUNCS_LUA = r"""
 local call, more, setmetatable = ...
@@ -51,7 +52,7 @@ return setmetatable({call = function(entry, ...) return call(entry, nil, nil, ..
 # Futures and executors: installed into the module table M on first access to funcs.async or funcs.new.
 _FUTURE_LUA = r"""
 local M, call, prepare, run, cancel, core, setmetatable = ...
-local type, error, pairs, pcall = type, error, pairs, pcall
+local type, error, pairs, pcall, getmetatable = type, error, pairs, pcall, getmetatable
 local spawn = coroutine.spawn
 local state = setmetatable({}, {__mode = "k"})   -- future -> {done=, value=, err=, canceled=, ch=}
 
@@ -137,28 +138,43 @@ local function merged(base, extra, what)
   for k, v in pairs(extra) do out[k] = v end
   return out
 end
-function E:with_options(o) return executor(merged(self._options, o, "with_options"), self._context) end
-function E:with_context(c) return executor(self._options, merged(self._context, c, "with_context")) end
-function E:call(entry, ...) return call(entry, self._options, self._context, ...) end
-function E:async(entry, ...) return async(entry, self._options, self._context, ...) end
+-- me(v, name): a method's self, or an error naming the method (a dot call, e.call(...), or another object)
+local function me(v, name)
+  if getmetatable(v) ~= E then
+    error("executor:" .. name .. ": bad self (executor expected, got " .. type(v) .. "): call it with a colon", 3)
+  end
+end
+function E:with_options(o)
+  me(self, "with_options")
+  return executor(merged(self._options, o, "with_options"), self._context)
+end
+function E:with_context(c)
+  me(self, "with_context")
+  return executor(self._options, merged(self._context, c, "with_context"))
+end
+function E:call(entry, ...) me(self, "call") return call(entry, self._options, self._context, ...) end
+function E:async(entry, ...) me(self, "async") return async(entry, self._options, self._context, ...) end
 
 M.async = function(entry, ...) return async(entry, nil, nil, ...) end
 M.new = function() return executor(nil, nil) end
 """
 
 
-_LUA_TYPES = {type(None): "nil", bool: "boolean", int: "number", float: "number", dict: "table", list: "table",
-              bytes: "string"}
+# What the Python parameters of call/prepare are to the caller (see ArgNames): an executor's state between the
+# function id and the function's arguments
+_CALL_ARGS = (1, "with_options", "with_context", 2)
+_ASYNC_ARGS = ("future id", 1, "with_options", "with_context", 2)
 
 
 def _entry(entry: Any, call: str) -> str:
     """The seed's checks of a target: a non-empty ``namespace:name`` string, else INVALID."""
     if not isinstance(entry, str):
         raise Error(ErrorKind.INVALID, f"{call}: the function id must be a string 'namespace:name', got "
-                    f"{_LUA_TYPES.get(type(entry), type(entry).__name__)}", retryable=False)
+                    f"{lua_type_name(entry)}", retryable=False)
     namespace, colon, name = entry.partition(":")
     if not entry or not colon or not namespace or not name:
-        raise Error(ErrorKind.INVALID, f"{call}: function id {entry!r} must be 'namespace:name'", retryable=False)
+        raise Error(ErrorKind.INVALID, f"{call}: function id {preview(entry)} must be 'namespace:name'",
+                    retryable=False)
     return entry
 
 
@@ -181,13 +197,15 @@ class _Funcs:
         self.backend = ctx.backend
         self.pending: dict[int, tuple] = {}
         self.scopes: dict[int, Any] = {}
-        self.module = ctx.load_lua(_FUNCS_LUA, "funcs", ctx.blocking(self.call), ctx.function(self.load_more, raw=True),
-                                   ctx.core_setmetatable)
+        self.module = ctx.load_lua(_FUNCS_LUA, "funcs", ctx.blocking(self.call, name="funcs.call", args=_CALL_ARGS),
+                                   ctx.function(self.load_more, raw=True), ctx.core_setmetatable)
 
     def load_more(self) -> bool:
         ctx = self.ctx
-        ctx.load_lua(_FUTURE_LUA, "funcs.future", self.module, ctx.blocking(self.call), ctx.function(self.prepare),
-                     ctx.blocking(self.run), ctx.function(self.cancel), ctx.core, ctx.core_setmetatable)
+        ctx.load_lua(_FUTURE_LUA, "funcs.future", self.module,
+                     ctx.blocking(self.call, name="funcs.call", args=_CALL_ARGS),
+                     ctx.function(self.prepare, name="funcs.async", args=_ASYNC_ARGS), ctx.blocking(self.run),
+                     ctx.function(self.cancel), ctx.core, ctx.core_setmetatable)
         return True
 
     def _call(self, entry: str, options: Any, context: Any, args: list[Any]) -> Any:

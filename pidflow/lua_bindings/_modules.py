@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import lupa.lua54 as _lupa
 
+from ._values import ArgNames
+
 if TYPE_CHECKING:
     from ._backend import LuaBackend
     from ._driver import LuaProcess
@@ -80,17 +82,26 @@ class ModuleContext:
     def from_lua(self, value: Any) -> Any:
         return self._process._rt.values.from_lua(value)
 
-    def function(self, fn: Callable[..., Any], *, raw: bool = False) -> Any:
+    def function(self, fn: Callable[..., Any], *, raw: bool = False, name: Any = None,
+                 args: tuple[int | str, ...] = ()) -> Any:
         """A Lua function calling a synchronous ``fn``: arguments converted to Python (unless ``raw``), the
         result converted to Lua; a raised :class:`Error` (or any exception, boxed INTERNAL) returns ``nil, err``.
-        (A small Lua closure over the process's one Python dispatcher: see ``LuaProcess._function``.)"""
-        return self._process._function(fn, raw)
+        (A small Lua closure over the process's one Python dispatcher: see ``LuaProcess._function``.)
 
-    def blocking(self, async_fn: Callable[..., Awaitable[Any]]) -> Any:
+        With ``name`` (the call as Lua code writes it, ``"process.listen"``), an argument that cannot be
+        converted (a function, a coroutine) fails naming the call and the argument
+        (``process.listen: argument #2: a Lua function cannot be converted to data``); ``args`` says what the
+        Python parameters are to the caller (see :class:`ArgNames`; by default the same positions). It costs
+        nothing until an argument fails (one list slot per named function)."""
+        return self._process._function(fn, raw, None if name is None else ArgNames.of(name, args))
+
+    def blocking(self, async_fn: Callable[..., Awaitable[Any]], *, name: Any = None,
+                 args: tuple[int | str, ...] = ()) -> Any:
         """A Lua function that starts ``async_fn(*args)`` on the backend, parks the calling Lua coroutine (other
         coroutines keep running) and returns its result, or ``nil, err`` if it raised. One mechanism for every
-        blocking call (``funcs.call``, ``process.exec``, signals from workflows ...)."""
-        return self._process._blocking(async_fn)
+        blocking call (``funcs.call``, ``process.exec``, signals from workflows ...). ``name`` and ``args``: as
+        for :meth:`function`."""
+        return self._process._blocking(async_fn, None if name is None else ArgNames.of(name, args))
 
     def source_channel(self, source: Any, convert: Callable[[Any], Any] | None = None, make: Any = None) -> Any:
         """A receive-only Lua channel over an external source (``receive_nowait()`` raising ``trio.WouldBlock``

@@ -87,6 +87,7 @@ end
 SPAWNER_LUA = r"""
 local M, spawn, exec, setmetatable = ...
 local type, error, pairs, ipairs, select, byte = type, error, pairs, ipairs, select, string.byte
+local getmetatable = getmetatable
 
 local function copy(t)
   local out = {}
@@ -101,21 +102,31 @@ local function spawner(options, name, messages, context)
 end
 local EMPTY = spawner({}, nil, {}, {})
 
+-- me(v, name): a method's self, or an error naming the method (a dot call, s.spawn(...), or another object)
+local function me(v, name)
+  if getmetatable(v) ~= S then
+    error("spawner:" .. name .. ": bad self (spawner expected, got " .. type(v) .. "): call it with a colon", 3)
+  end
+end
+
 local function need_table(v, what)
   if type(v) ~= "table" then error(what .. " expects a table, got " .. type(v), 3) end
 end
 
 function S:with_options(o)
+  me(self, "with_options")
   need_table(o, "with_options")
   local merged = copy(self._options)
   for k, v in pairs(o) do merged[k] = v end
   return spawner(merged, self._name, self._messages, self._context)
 end
 function S:with_name(name)
+  me(self, "with_name")
   if type(name) ~= "string" or name == "" then error("with_name expects a non-empty string", 2) end
   return spawner(self._options, name, self._messages, self._context)
 end
 function S:with_message(topic, ...)
+  me(self, "with_message")
   if type(topic) ~= "string" or topic == "" then error("with_message expects a topic string", 2) end
   if byte(topic) == 64 then error("with_message: topic '" .. topic .. "' is reserved (topics beginning with '@')", 2) end
   local msgs = {}
@@ -126,22 +137,25 @@ function S:with_message(topic, ...)
   return spawner(self._options, self._name, msgs, self._context)
 end
 function S:with_context(c)
+  me(self, "with_context")
   need_table(c, "with_context")
   local merged = copy(self._context)
   for k, v in pairs(c) do merged[k] = v end
   return spawner(self._options, self._name, self._messages, merged)
 end
-local function starter(monitor, link)
+local function starter(monitor, link, name)
   return function(self, entry, host, ...)
+    me(self, name)
     return spawn(entry, host, self._options, self._name, self._messages, self._context, monitor, link,
                  select("#", ...), ...)
   end
 end
-S.spawn = starter(false, false)
-S.spawn_monitored = starter(true, false)
-S.spawn_linked = starter(false, true)
-S.spawn_linked_monitored = starter(true, true)
+S.spawn = starter(false, false, "spawn")
+S.spawn_monitored = starter(true, false, "spawn_monitored")
+S.spawn_linked = starter(false, true, "spawn_linked")
+S.spawn_linked_monitored = starter(true, true, "spawn_linked_monitored")
 function S:exec(entry, host, ...)
+  me(self, "exec")
   return exec(entry, host, self._options, self._name, self._messages, self._context, select("#", ...), ...)
 end
 

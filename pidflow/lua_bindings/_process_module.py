@@ -29,7 +29,7 @@ from ._durations import parse_duration
 from ._modules import ModuleContext, register_module
 from ._process_lua import (LISTEN_LUA, MESSAGE_LUA, PROCESS_LUA, SEND_LUA, SET_OPTIONS_LUA, SPAWNER_LUA,
                            SPAWNER_MEMBERS)
-from ._values import OverMemory, pid_of
+from ._values import OverMemory, argument_error, describe, pid_of, preview
 
 
 class ProcessPort(abc.ABC):
@@ -118,19 +118,6 @@ LUA_EVENT_KINDS = {EventKind.EXIT: "pid.exit", EventKind.LINK_DOWN: "pid.link.do
 _EVENT_CONSTANTS = {kind.value: text for kind, text in LUA_EVENT_KINDS.items()}
 
 
-def _lua_type(value: Any) -> str:
-    """The Lua type name of a converted value, for error messages."""
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, (str, bytes)):
-        return "string"
-    return "table"
-
-
 def _invalid(call: str, argument: str, problem: str) -> Error:
     return Error(ErrorKind.INVALID, f"{call}: {argument} {problem}", details={"argument": argument})
 
@@ -141,33 +128,53 @@ def _pid(value: Any, call: str, argument: str = "pid") -> Pid:
         return value
     if isinstance(value, str) and value.startswith("{"):
         return pid_of(value)
-    raise _invalid(call, argument, f"must be a pid string like '{{host|id}}', got {_lua_type(value)} {value!r}")
+    raise _invalid(call, argument, f"must be a pid string like '{{host|id}}', got {describe(value)}")
 
 
 def _topic(value: Any, call: str) -> str:
     if not isinstance(value, str) or not value:
-        raise _invalid(call, "topic", f"must be a non-empty string, got {_lua_type(value)} {value!r}")
+        raise _invalid(call, "topic", f"must be a non-empty string, got {describe(value)}")
     if value[0] == "@":
-        raise _invalid(call, "topic", f"{value!r} is reserved (topics beginning with '@' are the runtime's)")
+        raise _invalid(call, "topic", f"{preview(value)} is reserved (topics beginning with '@' are the runtime's)")
     return value
 
 
 def _name(value: Any, call: str) -> str:
     if not isinstance(value, str) or not value:
-        raise _invalid(call, "name", f"must be a non-empty string, got {_lua_type(value)} {value!r}")
+        raise _invalid(call, "name", f"must be a non-empty string, got {describe(value)}")
     return value
 
 
 def _entry(value: Any, call: str) -> str:
     if not isinstance(value, str) or not value:
-        raise _invalid(call, "entry", f"must be an entry id string, got {_lua_type(value)} {value!r}")
+        raise _invalid(call, "entry", f"must be an entry id string, got {describe(value)}")
     return value
 
 
 def _host(value: Any, call: str) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise _invalid(call, "host", f"must be a host entry id string or nil, got {_lua_type(value)} {value!r}")
+        raise _invalid(call, "host", f"must be a host entry id string or nil, got {describe(value)}")
     return value
+
+
+def _spawn_name(args: tuple[Any, ...]) -> str:
+    """Which spawn call a conversion error names (one Python function behind the four: see SPAWNER_LUA)."""
+    monitor, link = len(args) > 6 and args[6] is True, len(args) > 7 and args[7] is True
+    return "process.spawn" + ("_linked" if link else "") + ("_monitored" if monitor else "")
+
+
+# What the Python parameters of spawn/exec are to the caller (see ArgNames): the builder's state between the
+# host and the child's arguments
+_SPAWN_ARGS = (1, 2, "with_options", "with_name", "with_message", "with_context", "monitor", "link", "count", 3)
+_EXEC_ARGS = (1, 2, "with_options", "with_name", "with_message", "with_context", "count", 3)
+
+
+def _crossing(values: Any, value: Any, position: int) -> Any:
+    """``value`` (argument ``position`` of ``process.send``) as data, or INVALID naming the call and argument."""
+    try:
+        return values.from_lua(value)
+    except Error as exc:
+        raise argument_error(exc, "process.send", f"argument #{position}") from None
 
 
 def _args(n: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -205,38 +212,41 @@ class _ProcessModule:
         self.module = ctx.load_lua(PROCESS_LUA, "process", ctx.function(self.get), ctx.core_setmetatable)
 
     def get(self, name: Any) -> Any:
-        ctx, port = self.ctx, self.port
+        ctx = self.ctx
         if name in SPAWNER_MEMBERS:
             if not self.loaded & _SPAWNER:
                 self.loaded |= _SPAWNER
-                ctx.load_lua(SPAWNER_LUA, "process.spawner", self.module, ctx.blocking(self.spawn),
-                             ctx.blocking(self.exec_), ctx.core_setmetatable)
+                ctx.load_lua(SPAWNER_LUA, "process.spawner", self.module,
+                             ctx.blocking(self.spawn, name=_spawn_name, args=_SPAWN_ARGS),
+                             ctx.blocking(self.exec_, name="process.exec", args=_EXEC_ARGS), ctx.core_setmetatable)
             return True
         if name in ("inbox", "events"):
             return ctx.function(self.inbox if name == "inbox" else self.events, raw=True)
         if name == "send":
             # A PID crosses as its string (parsed once, cached); only a name takes the blocking path.
             return ctx.load_lua(SEND_LUA, "process.send", ctx.function(self.send_raw, raw=True),
-                                ctx.blocking(self.send_named))
+                                ctx.blocking(self.send_named, name="process.send", args=(1, 2, "count", 3)))
         if name in ("listen", "unlisten"):
             if not self.loaded & _LISTEN:
                 self.loaded |= _LISTEN
-                ctx.load_lua(LISTEN_LUA, "process.listen", self.module, ctx.function(self.listen),
-                             ctx.function(self.unlisten))
+                ctx.load_lua(LISTEN_LUA, "process.listen", self.module,
+                             ctx.function(self.listen, name="process.listen"), ctx.function(self.unlisten))
             return True
         if name == "set_options":
-            return ctx.load_lua(SET_OPTIONS_LUA, "process.set_options", ctx.function(self.set_options))
-        if name == "get_options":
-            return ctx.function(self.get_options)
+            return ctx.load_lua(SET_OPTIONS_LUA, "process.set_options",
+                                ctx.function(self.set_options, name="process.set_options"))
+        if name == "get_options":   # (raw: arguments are ignored, whatever they are)
+            return ctx.function(self.get_options, raw=True)
         if name in ("monitor", "unmonitor", "link", "unlink", "terminate", "cancel"):
-            return ctx.blocking(getattr(self, name))
+            return ctx.blocking(getattr(self, name), name="process." + name)
         if name == "pid":
-            return ctx.function(port.pid)
+            return ctx.function(self.pid, raw=True)
         if name == "id":
-            return ctx.function(self.entry_id)
+            return ctx.function(self.entry_id, raw=True)
         if name == "registry":
-            return ctx.table(register=ctx.blocking(self.register), lookup=ctx.blocking(self.lookup),
-                             unregister=ctx.blocking(self.unregister))
+            return ctx.table(register=ctx.blocking(self.register, name="process.registry.register"),
+                             lookup=ctx.blocking(self.lookup, name="process.registry.lookup"),
+                             unregister=ctx.blocking(self.unregister, name="process.registry.unregister"))
         if name == "event":
             return ctx.to_lua(_EVENT_CONSTANTS)
         return None
@@ -290,7 +300,7 @@ class _ProcessModule:
     def listen(self, topic: Any, opts: Any = None) -> Any:
         topic = _topic(topic, "listen")
         if opts is not None and not isinstance(opts, dict):
-            raise _invalid("listen", "options", f"must be a table or nil, got {_lua_type(opts)}")
+            raise _invalid("listen", "options", f"must be a table or nil, got {describe(opts)}")
         if isinstance(opts, dict) and opts.get("message") is True:
             return self.ctx.source_channel(self.port.listen(topic, True), self.message_parts, self.message_maker())
         return self.ctx.source_channel(self.port.listen(topic, False))
@@ -310,26 +320,28 @@ class _ProcessModule:
         if type(pid) is bytes:
             pid = pid_of(pid)  # (a malformed one raises INVALID)
         else:
-            pid = _pid(values.from_lua(pid), "send", "destination")
+            pid = _pid(_crossing(values, pid, 1), "send", "destination")
         if type(topic) is bytes and topic and topic[0] != 64:   # 64: "@"
             try:
                 topic = topic.decode()
             except UnicodeDecodeError:
                 pass
         if type(topic) is not str:
-            topic = _topic(values.from_lua(topic), "send")
+            topic = _topic(_crossing(values, topic, 2), "send")
         if more:
-            data = [values.from_lua(v) for v in (data, *more)]
+            data = [_crossing(values, v, i) for i, v in enumerate((data, *more), 3)]
         elif type(data) is not int and type(data) is not float and data is not None and type(data) is not bool:
-            data = values.from_lua(data)
+            try:
+                data = values.from_lua(data)
+            except Error as exc:   # (a try costs nothing until it catches: the hot path stays as it was)
+                raise argument_error(exc, "process.send", "argument #3") from None
         self.port.send(pid, topic, data)
         return True
 
     async def send_named(self, name: Any, topic: Any, n: Any = 0, *values: Any) -> bool:
         """``send`` to a registered name (the Lua half sends only non-PID strings here)."""
         if not isinstance(name, str) or not name:
-            raise _invalid("send", "destination", f"must be a pid string or a registered name, got "
-                                                  f"{_lua_type(name)} {name!r}")
+            raise _invalid("send", "destination", f"must be a pid string or a registered name, got {describe(name)}")
         topic = _topic(topic, "send")
         pid = await self.port.resolve_name(name)
         self.port.send(pid, topic, _payload(_args(n, values)))
@@ -337,15 +349,18 @@ class _ProcessModule:
 
     def set_options(self, options: Any) -> bool:
         if not isinstance(options, dict):
-            raise _invalid("set_options", "options", f"must be a table, got {_lua_type(options)}")
+            raise _invalid("set_options", "options", f"must be a table, got {describe(options)}")
         self.port.set_options(options)
         return True
 
-    def get_options(self) -> dict[str, Any]:
+    def get_options(self, *_ignored: Any) -> dict[str, Any]:
         return self.port.get_options()
 
-    def entry_id(self) -> str:
+    def entry_id(self, *_ignored: Any) -> str:
         return self.ctx.entry_id
+
+    def pid(self, *_ignored: Any) -> Pid:
+        return self.port.pid()
 
     # -- spawning -------------------------------------------------------------------------------------------------
     async def spawn(self, entry: Any, host: Any, options: Any, name: Any, messages: Any, context: Any,
@@ -369,8 +384,7 @@ class _ProcessModule:
             return await self.port.resolve_name(value)
         if isinstance(value, str) and value:
             return pid_of(value)
-        raise _invalid(call, "destination", f"must be a pid string or a registered name, got {_lua_type(value)} "
-                                            f"{value!r}")
+        raise _invalid(call, "destination", f"must be a pid string or a registered name, got {describe(value)}")
 
     async def monitor(self, dest: Any) -> bool:
         await self.port.monitor(await self._dest(dest, "monitor"))
@@ -392,6 +406,9 @@ class _ProcessModule:
         return await self.port.terminate(await self._dest(dest, "terminate"))
 
     async def cancel(self, dest: Any, deadline: Any = None) -> bool:
+        if deadline is not None and (type(deadline) is bool or not isinstance(deadline, (int, float, str))):
+            raise _invalid("cancel", "deadline", f"must be a number of milliseconds or a string like '5s', got "
+                                                 f"{describe(deadline)}")
         try:
             seconds = parse_duration(5000 if deadline is None else deadline)
         except Error as exc:

@@ -48,7 +48,8 @@ def _read(name: str) -> str:
 _CORE_LUA = _read("_core.lua")
 #: The core's parts, loaded into a state on first use (see ``_core.lua``).
 _CORE_PARTS = {name: _read(f"_core_{name}.lua")
-               for name in ("channel", "timers", "coroutine", "values", "blocking", "guards", "match", "tick")}
+               for name in ("channel", "timers", "coroutine", "values", "blocking", "guards", "match", "tick",
+                            "where")}
 _CORE_PARTS["globals"] = SANDBOX_GLOBALS_LUA
 
 # binary loading of our own chunks, captured before the sandbox removes it: raw_load(bytecode, name[, env])

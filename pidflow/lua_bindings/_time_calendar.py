@@ -99,7 +99,8 @@ def load_zone(name: str) -> Zone:
     try:
         return Zone(name, info=zoneinfo.ZoneInfo(name))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        raise Error(ErrorKind.NOT_FOUND, f"time.load_location: unknown time zone {name}", retryable=False) from None
+        shown = name if len(name) <= 60 else name[:57] + "..."   # (a 4 MiB name must not make a 4 MiB message)
+        raise Error(ErrorKind.NOT_FOUND, f"time.load_location: unknown time zone {shown}", retryable=False) from None
 
 
 def zone(name: Any, offset: Any) -> Zone:

@@ -60,9 +60,19 @@ def _std_at(layout: str, i: int) -> tuple[str, int, Any] | None:
     return None
 
 
-@functools.lru_cache(maxsize=512)
+#: The longest layout (and value) ``t:format``/``time.parse`` take, in bytes: each field of a layout is a Python
+#: object while it is used (a 4 MiB layout of 2**21 fields would hold hundreds of MiB outside the Lua state's
+#: ``max_memory``), and no real layout comes near.
+MAX_LAYOUT = 65536
+
+
 def chunks(layout: str) -> tuple[tuple[str, str, str, Any], ...]:
-    """The layout as (literal prefix, code, field text, extra) pieces; the last piece has code ""."""
+    """The layout as (literal prefix, code, field text, extra) pieces; the last piece has code "". Short layouts
+    (every real one) are cached."""
+    return _cached_chunks(layout) if len(layout) <= 256 else _chunks(layout)
+
+
+def _chunks(layout: str) -> tuple[tuple[str, str, str, Any], ...]:
     out = []
     start = i = 0
     while i < len(layout):
@@ -81,6 +91,9 @@ def chunks(layout: str) -> tuple[tuple[str, str, str, Any], ...]:
         start = i
     out.append((layout[start:], "", "", None))
     return tuple(out)
+
+
+_cached_chunks = functools.lru_cache(maxsize=512)(_chunks)
 
 
 # ---------------------------------------------------------------- format
@@ -175,10 +188,14 @@ def format_time(sec: int, nsec: int, z: cal.Zone, layout: str) -> str:
 
 
 # ---------------------------------------------------------------- parse
+#
+# The parser walks the value with an index: slicing off the rest once per field would copy the value once per
+# field, quadratic in a long value (and it runs on the node's event loop). Callers cap the lengths anyway
+# (MAX_LAYOUT: the chunks of a long layout are a Python object each).
 
 
 class _Bad(Exception):
-    """A value does not match its layout field (Go's errBad)."""
+    """A value does not match its layout field (Go's errBad); ``args[0]``, when given, is where it stopped."""
 
 
 def _quote(s: str) -> str:
@@ -193,76 +210,92 @@ def _digits(s: str) -> bool:
     return bool(s) and all("0" <= c <= "9" for c in s)
 
 
-def _getnum(s: str, fixed: bool, most: int = 2) -> tuple[int, str]:
-    if not _digit(s[:1]):
-        raise _Bad
-    n = 1
-    while n < most and _digit(s[n:n + 1]):
+def _getnum(s: str, i: int, fixed: bool, most: int = 2) -> tuple[int, int]:
+    """Go's getnum/getnum3: the number of up to ``most`` digits at ``s[i]`` (exactly ``most`` if ``fixed``) and the
+    index after it."""
+    n = 0
+    while n < most and _digit(s[i + n:i + n + 1]):
         n += 1
-    if fixed and n < most:
+    if not n or (fixed and n < most):
         raise _Bad
-    return int(s[:n]), s[n:]
+    return int(s[i:i + n]), i + n
 
 
-def _lookup(names: list[str], s: str) -> tuple[int, str]:
-    for i, name in enumerate(names):
-        if s[:len(name)].lower() == name.lower() and len(s) >= len(name):
-            return i, s[len(name):]
+def _lookup(names: list[str], s: str, i: int) -> tuple[int, int]:
+    for k, name in enumerate(names):
+        if s[i:i + len(name)].lower() == name.lower() and len(s) - i >= len(name):
+            return k, i + len(name)
     raise _Bad
 
 
-def _skip(value: str, prefix: str) -> str:
-    while prefix:
-        if prefix[0] == " ":
-            if value and value[0] != " ":
-                raise _Bad
-            prefix, value = prefix.lstrip(" "), value.lstrip(" ")
+def _skip(value: str, i: int, prefix: str) -> int:
+    """Go's skip: the layout's literal ``prefix`` at ``value[i]`` (a run of spaces matches any run, or none at the
+    end); the index after it. ``_Bad(where)`` says where it stopped, as Go's message quotes the rest from there."""
+    j, n, m = 0, len(prefix), len(value)
+    while j < n:
+        c = prefix[j]
+        if c == " ":
+            if i < m and value[i] != " ":
+                raise _Bad(i)
+            while j < n and prefix[j] == " ":
+                j += 1
+            while i < m and value[i] == " ":
+                i += 1
             continue
-        if not value or value[0] != prefix[0]:
-            raise _Bad
-        prefix, value = prefix[1:], value[1:]
-    return value
+        if i >= m or value[i] != c:
+            raise _Bad(i)
+        i += 1
+        j += 1
+    return i
 
 
-def _nanos(value: str, n: int) -> int:
-    """The fraction ``value[1:n]`` (after its separator) in nanoseconds."""
-    if value[:1] not in (".", ","):
+def _nanos(value: str, i: int, n: int) -> int:
+    """The fraction ``value[i + 1:i + n]`` (after its separator ``value[i]``) in nanoseconds."""
+    if value[i:i + 1] not in (".", ","):
         raise _Bad
-    digits = value[1:min(n, 10)]
+    digits = value[i + 1:i + min(n, 10)]
     if not _digits(digits):
         raise _Bad
     return int(digits) * 10 ** (9 - len(digits))
 
 
-def _signed_offset_len(value: str) -> int:
-    if value[:1] not in ("+", "-"):
-        return 0
-    i = 1
-    while i < len(value) and _digit(value[i]):
+def _digit_run(value: str, i: int) -> int:
+    """The index after the run of digits at ``value[i]``."""
+    m = len(value)
+    while i < m and _digit(value[i]):
         i += 1
-    if i == 1 or int(value[1:i]) > 12:
-        return 0
     return i
 
 
-def _tz_name_len(value: str) -> int:
-    """Go's parseTimeZone: the length of a zone abbreviation at the start of ``value``, 0 if none."""
-    if len(value) < 3:
+def _signed_offset_len(value: str, i: int) -> int:
+    if value[i:i + 1] not in ("+", "-"):
         return 0
-    if value[:4] in ("ChST", "MeST"):
+    j = _digit_run(value, i + 1)
+    hours = value[i + 1:j].lstrip("0")   # (Go's leadingInt: leading zeros are fine; an overflow is no offset)
+    if j == i + 1 or len(hours) > 2 or int(hours or "0") > 12:
+        return 0
+    return j - i
+
+
+def _tz_name_len(value: str, i: int) -> int:
+    """Go's parseTimeZone: the length of a zone abbreviation at ``value[i]``, 0 if none."""
+    rest = len(value) - i
+    if rest < 3:
+        return 0
+    if value[i:i + 4] in ("ChST", "MeST"):
         return 4
-    if value[:3] == "GMT":
-        return 3 + _signed_offset_len(value[3:])
-    if value[0] in "+-":
-        return _signed_offset_len(value)
+    if value[i:i + 3] == "GMT":
+        return 3 + _signed_offset_len(value, i + 3)
+    if value[i] in "+-":
+        return _signed_offset_len(value, i)
     upper = 0
-    while upper < min(len(value), 6) and "A" <= value[upper] <= "Z":
+    while upper < min(rest, 6) and "A" <= value[i + upper] <= "Z":
         upper += 1
     if upper == 3:
         return 3
-    if upper == 4 and (value[3] == "T" or value[:4] == "WITA"):
+    if upper == 4 and (value[i + 3] == "T" or value[i:i + 4] == "WITA"):
         return 4
-    if upper == 5 and value[4] == "T":
+    if upper == 5 and value[i + 4] == "T":
         return 5
     return 0
 
@@ -274,102 +307,101 @@ def _fail(layout: str, value: str, message: str) -> Error:
 def parse_time(layout: str, value: str, default: cal.Zone) -> tuple[int, int, cal.Zone]:
     """Go's ``time.ParseInLocation(layout, value, default)``: a value without a zone is in ``default``; a zone
     offset or abbreviation that ``default`` uses at that time gives ``default``, another gives a fixed zone."""
-    original = value
     year, month, day, yday, hour, minute, sec, nsec = 0, -1, -1, -1, 0, 0, 0, 0
     am = pm = False
     z: cal.Zone | None = None
     zone_offset: int | None = None
     zone_name = ""
+    size = len(value)
+    i = 0   # where the rest of the value starts
     pieces = chunks(layout)
     for index, (prefix, code, text, extra) in enumerate(pieces):
         try:
-            value = _skip(value, prefix)
-        except _Bad:
-            raise _fail(layout, original, f" as {_quote(layout)}: cannot parse {_quote(value)} as {_quote(prefix)}") \
-                from None
+            i = _skip(value, i, prefix)
+        except _Bad as exc:
+            raise _fail(layout, value, f" as {_quote(layout)}: cannot parse {_quote(value[exc.args[0]:])} as "
+                                       f"{_quote(prefix)}") from None
         if not code:
-            if value:
-                raise _fail(layout, original, f": extra text: {_quote(value)}")
+            if i < size:
+                raise _fail(layout, value, f": extra text: {_quote(value[i:])}")
             break
-        hold, out_of_range = value, ""
+        hold, out_of_range = i, ""
         try:
-            if code == "year":
-                if len(value) < 2 or not _digits(value[:2]):
+            if code in ("year", "long_year"):
+                n = 2 if code == "year" else 4
+                digits = value[i:i + n]
+                if len(digits) < n or not _digits(digits):
                     raise _Bad
-                year, value = int(value[:2]), value[2:]
-                year += 1900 if year >= 69 else 2000
-            elif code == "long_year":
-                if len(value) < 4 or not _digits(value[:4]):
-                    raise _Bad
-                year, value = int(value[:4]), value[4:]
+                year, i = int(digits), i + n
+                if code == "year":
+                    year += 1900 if year >= 69 else 2000
             elif code in ("month", "long_month"):
-                month, value = _lookup(_SHORT_MONTHS if code == "month" else _LONG_MONTHS, value)
+                month, i = _lookup(_SHORT_MONTHS if code == "month" else _LONG_MONTHS, value, i)
                 month += 1
             elif code in ("num_month", "zero_month"):
-                month, value = _getnum(value, code == "zero_month")
+                month, i = _getnum(value, i, code == "zero_month")
                 if not 1 <= month <= 12:
                     out_of_range = "month"
             elif code in ("weekday", "long_weekday"):
-                _, value = _lookup(_SHORT_DAYS if code == "weekday" else _LONG_DAYS, value)
+                _, i = _lookup(_SHORT_DAYS if code == "weekday" else _LONG_DAYS, value, i)
             elif code in ("day", "under_day", "zero_day"):
-                if code == "under_day" and value[:1] == " ":
-                    value = value[1:]
-                day, value = _getnum(value, code == "zero_day")
+                if code == "under_day" and value[i:i + 1] == " ":
+                    i += 1
+                day, i = _getnum(value, i, code == "zero_day")
             elif code in ("under_yday", "zero_yday"):
                 if code == "under_yday":
                     for _ in range(2):
-                        if value[:1] == " ":
-                            value = value[1:]
-                yday, value = _getnum(value, code == "zero_yday", 3)
+                        if value[i:i + 1] == " ":
+                            i += 1
+                yday, i = _getnum(value, i, code == "zero_yday", 3)
             elif code == "hour":
-                hour, value = _getnum(value, False)
+                hour, i = _getnum(value, i, False)
                 if hour >= 24:
                     out_of_range = "hour"
             elif code in ("hour12", "zero_hour12"):
-                hour, value = _getnum(value, code == "zero_hour12")
+                hour, i = _getnum(value, i, code == "zero_hour12")
                 if hour > 12:
                     out_of_range = "hour"
             elif code in ("minute", "zero_minute"):
-                minute, value = _getnum(value, code == "zero_minute")
+                minute, i = _getnum(value, i, code == "zero_minute")
                 if minute >= 60:
                     out_of_range = "minute"
             elif code in ("second", "zero_second"):
-                sec, value = _getnum(value, code == "zero_second")
+                sec, i = _getnum(value, i, code == "zero_second")
                 if sec >= 60:
                     out_of_range = "second"
-                elif len(value) >= 2 and value[0] in ".," and _digit(value[1]) \
+                elif size - i >= 2 and value[i] in ".," and _digit(value[i + 1]) \
                         and pieces[index + 1][1] not in ("frac0", "frac9"):
                     # a fraction of a second that the layout does not ask for: Go reads it anyway
-                    n = 2
-                    while n < len(value) and _digit(value[n]):
-                        n += 1
-                    nsec, value = _nanos(value, n), value[n:]
+                    n = _digit_run(value, i + 1) - i
+                    nsec, i = _nanos(value, i, n), i + n
             elif code in ("PM", "pm"):
-                word = value[:2]
+                word = value[i:i + 2]
                 if word == ("PM" if code == "PM" else "pm"):
                     pm = True
                 elif word == ("AM" if code == "PM" else "am"):
                     am = True
                 else:
                     raise _Bad
-                value = value[2:]
-            elif code.startswith("iso") and value[:1] == "Z":
-                value, z = value[1:], cal.UTC
+                i += 2
+            elif code.startswith("iso") and value[i:i + 1] == "Z":
+                i, z = i + 1, cal.UTC
             elif code.startswith(("iso", "num_")) and code.endswith("tz"):
+                w = value[i:i + 9]   # (the longest offset: -07:00:00)
                 colon = "colon" in code
                 if code.endswith("short_tz"):
-                    need, parts = 3, (value[1:3], "00", "00")
+                    need, parts = 3, (w[1:3], "00", "00")
                 elif "seconds" in code:
                     need = 9 if colon else 7
-                    if len(value) < need or (colon and (value[3] != ":" or value[6] != ":")):
+                    if len(w) < need or (colon and (w[3] != ":" or w[6] != ":")):
                         raise _Bad
-                    parts = (value[1:3], value[4:6], value[7:9]) if colon else (value[1:3], value[3:5], value[5:7])
+                    parts = (w[1:3], w[4:6], w[7:9]) if colon else (w[1:3], w[3:5], w[5:7])
                 else:
                     need = 6 if colon else 5
-                    if len(value) < need or (colon and value[3] != ":"):
+                    if len(w) < need or (colon and w[3] != ":"):
                         raise _Bad
-                    parts = (value[1:3], value[4:6] if colon else value[3:5], "00")
-                if len(value) < need or not all(len(p) == 2 and _digits(p) for p in parts):
+                    parts = (w[1:3], w[4:6] if colon else w[3:5], "00")
+                if len(w) < need or not all(len(p) == 2 and _digits(p) for p in parts):
                     raise _Bad
                 hh, mm, ss = (int(p) for p in parts)
                 if hh > 24:
@@ -378,34 +410,32 @@ def parse_time(layout: str, value: str, default: cal.Zone) -> tuple[int, int, ca
                     out_of_range = "time zone offset minute"
                 if ss > 60:
                     out_of_range = "time zone offset second"
-                sign, value = value[0], value[need:]
+                sign, i = w[0], i + need
                 if sign not in "+-":
                     raise _Bad
                 zone_offset = (hh * 3600 + mm * 60 + ss) * (-1 if sign == "-" else 1)
             elif code == "tz":
-                if value[:3] == "UTC":
-                    value, z = value[3:], cal.UTC
+                if value[i:i + 3] == "UTC":
+                    i, z = i + 3, cal.UTC
                 else:
-                    n = _tz_name_len(value)
+                    n = _tz_name_len(value, i)
                     if not n:
                         raise _Bad
-                    zone_name, value = value[:n], value[n:]
+                    zone_name, i = value[i:i + n], i + n
             elif code == "frac0":
                 n = 1 + extra[1]
-                if len(value) < n:
+                if size - i < n:
                     raise _Bad
-                nsec, value = _nanos(value, n), value[n:]
+                nsec, i = _nanos(value, i, n), i + n
             elif code == "frac9":
-                if len(value) >= 2 and value[0] in ".," and _digit(value[1]):
-                    n = 1
-                    while n < len(value) and _digit(value[n]):
-                        n += 1
-                    nsec, value = _nanos(value, n), value[n:]
+                if size - i >= 2 and value[i] in ".," and _digit(value[i + 1]):
+                    n = _digit_run(value, i + 1) - i
+                    nsec, i = _nanos(value, i, n), i + n
         except _Bad:
-            raise _fail(layout, original, f" as {_quote(layout)}: cannot parse {_quote(hold)} as {_quote(text)}") \
-                from None
+            raise _fail(layout, value, f" as {_quote(layout)}: cannot parse {_quote(value[hold:])} as "
+                                       f"{_quote(text)}") from None
         if out_of_range:
-            raise _fail(layout, original, f": {out_of_range} out of range")
+            raise _fail(layout, value, f": {out_of_range} out of range")
     if pm and hour < 12:
         hour += 12
     elif am and hour == 12:
@@ -418,22 +448,22 @@ def parse_time(layout: str, value: str, default: cal.Zone) -> tuple[int, int, ca
             elif yday > 60:
                 yday -= 1
         if not 1 <= yday <= 365:
-            raise _fail(layout, original, ": day-of-year out of range")
+            raise _fail(layout, value, ": day-of-year out of range")
         if not m:
             m, d = 1, yday
             while d > cal.days_in(m, 2001):
                 d -= cal.days_in(m, 2001)
                 m += 1
         if month >= 0 and month != m:
-            raise _fail(layout, original, ": day-of-year does not match month")
+            raise _fail(layout, value, ": day-of-year does not match month")
         if day >= 0 and day != d:
-            raise _fail(layout, original, ": day-of-year does not match day")
+            raise _fail(layout, value, ": day-of-year does not match day")
         month, day = m, d
     else:
         month = 1 if month < 0 else month
         day = 1 if day < 0 else day
     if not 1 <= day <= cal.days_in(month, year):
-        raise _fail(layout, original, ": day out of range")
+        raise _fail(layout, value, ": day out of range")
     if z is not None:
         return (*cal.make(year, month, day, hour, minute, sec, nsec, z), z)
     if zone_offset is not None:
@@ -450,7 +480,7 @@ def parse_time(layout: str, value: str, default: cal.Zone) -> tuple[int, int, ca
                 return s - guess, n, default
         offset = 0
         if len(zone_name) > 3 and zone_name[:3] == "GMT":
-            offset = int(zone_name[3:]) * 3600
+            offset = int(zone_name[3] + (zone_name[4:].lstrip("0") or "0")) * 3600   # (at most 12: see above)
         return s, n, cal.Zone(zone_name, offset)
     return (*cal.make(year, month, day, hour, minute, sec, nsec, default), default)
 

@@ -35,6 +35,26 @@ local UTC = setmt({name = "UTC"}, L)
 local LOCAL = deterministic and UTC or setmt({name = "Local"}, L)
 
 local function invalid(msg) return core.make_error("INVALID", msg, false) end
+-- tname(v): what a value is, for messages (a time.Duration, a number ...)
+local function tname(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and rawget(mt, "__name") or type(v)
+end
+-- me(v, mt, name): a method's self, or an INVALID error naming the method (a dot call, t.unix(), or another
+-- object) raised at the caller's level
+local function me(v, mt, name)
+  if getmetatable(v) ~= mt then
+    error(invalid(name .. ": bad self (" .. mt.__name .. " expected, got " .. tname(v) .. "): call it with a colon"), 3)
+  end
+  return v
+end
+-- an operator's operands (t < 5): both of its type, or an INVALID error naming the operator
+local function operands(a, b, mt, op)
+  if getmetatable(a) ~= mt or getmetatable(b) ~= mt then
+    error(invalid(mt.__name .. " " .. op .. ": " .. tname(a) .. " and " .. tname(b) .. " (both must be a "
+      .. mt.__name .. ")"), 3)
+  end
+end
 local function tm(s, n, loc) return setmt({s = s, n = n, loc = loc}, T) end
 local function dur(ns) return setmt({ns = ns}, D) end
 
@@ -97,9 +117,10 @@ function M.after(d)
   return start(ns).ch
 end
 
-function T:unix() return self.s end
-function T:unix_nano() return self.s * 1000000000 + self.n end
+function T:unix() return me(self, T, "time:unix").s end
+function T:unix_nano() me(self, T, "time:unix_nano") return self.s * 1000000000 + self.n end
 function T:add(d)
+  me(self, T, "time:add")
   local ns, err = ns_of(d, "time:add")
   if ns == nil then error(err, 2) end
   local n = self.n + ns % 1000000000   -- (no overflow for any ns)
@@ -110,28 +131,33 @@ local function time_arg(o, what)
   return o
 end
 function T:sub(o)
+  me(self, T, "time:sub")
   time_arg(o, "time:sub")
   local ds = self.s - o.s   -- saturated beyond the range of a Duration, as in Go
   if ds > 9223372035 or (ds < 0 and self.s > o.s) then return dur(math.maxinteger) elseif ds < -9223372035 or (ds > 0 and self.s < o.s) then return dur(math.mininteger) end
   return dur(ds * 1000000000 + (self.n - o.n))
 end
 T.__eq = function(a, b) return a.s == b.s and a.n == b.n end
-T.__lt = function(a, b) return a.s < b.s or (a.s == b.s and a.n < b.n) end
-T.__le = function(a, b) return a.s < b.s or (a.s == b.s and a.n <= b.n) end
+T.__lt = function(a, b) operands(a, b, T, "<") return a.s < b.s or (a.s == b.s and a.n < b.n) end
+T.__le = function(a, b) operands(a, b, T, "<=") return a.s < b.s or (a.s == b.s and a.n <= b.n) end
 
 -- Duration: integer counts truncate toward zero (Go's division), the others are floats
 local function quo(a, b) local q = a // b if q < 0 and q * b ~= a then q = q + 1 end return q end
-local function count(unit) return function(d) return quo(d.ns, unit) end end
-local function part(unit) return function(d) local q = quo(d.ns, unit) return q + (d.ns - q * unit) / unit end end
-function D:nanoseconds() return self.ns end
-D.microseconds, D.milliseconds = count(1000), count(1000000)
-D.seconds, D.minutes, D.hours = part(1000000000), part(60000000000), part(3600000000000)
+local function count(unit, name) return function(d) return quo(me(d, D, name).ns, unit) end end
+local function part(unit, name)
+  return function(d) local ns = me(d, D, name).ns local q = quo(ns, unit) return q + (ns - q * unit) / unit end
+end
+function D:nanoseconds() return me(self, D, "duration:nanoseconds").ns end
+D.microseconds, D.milliseconds = count(1000, "duration:microseconds"), count(1000000, "duration:milliseconds")
+D.seconds, D.minutes = part(1000000000, "duration:seconds"), part(60000000000, "duration:minutes")
+D.hours = part(3600000000000, "duration:hours")
 D.__tostring = function(d) return fmt_dur(d.ns) end
 D.__eq = function(a, b) return a.ns == b.ns end
-D.__lt = function(a, b) return a.ns < b.ns end
-D.__le = function(a, b) return a.ns <= b.ns end
-D.__add = function(a, b) return dur(a.ns + b.ns) end
-D.__sub = function(a, b) return dur(a.ns - b.ns) end
+D.__lt = function(a, b) operands(a, b, D, "<") return a.ns < b.ns end
+D.__le = function(a, b) operands(a, b, D, "<=") return a.ns <= b.ns end
+D.__add = function(a, b) operands(a, b, D, "+") return dur(a.ns + b.ns) end
+D.__sub = function(a, b) operands(a, b, D, "-") return dur(a.ns - b.ns) end
+D.__unm = function(a) return dur(-a.ns) end   -- (Go's -d: the shortest Duration stays itself, as it wraps there)
 
 -- the rest (calendar, formats, zones, timers, the other constants) loads on the first access to a name this
 -- chunk does not define
@@ -140,7 +166,7 @@ local function load_more()
   loaded = true
   local more, err = extra()
   if more == nil then error(err, 0) end
-  more(T, D, L, M, UTC, LOCAL, tm, invalid, ns_of, now, start, clock, time_arg)
+  more(T, D, L, M, UTC, LOCAL, tm, invalid, ns_of, now, start, clock, time_arg, me)
 end
 local LAZY = {__index = function(t, k)
   if loaded then return nil end
@@ -161,7 +187,7 @@ return M
 _TIME_EXTRA_LUA = r"""
 local core, setmt, py = ...
 local fields_of, make, add_date, format, parse, check_zone, remainder = py.fields, py.make, py.add_date, py.format, py.parse, py.check_zone, py.remainder
-return function(T, D, L, M, UTC, LOCAL, tm, invalid, ns_of, now, start, clock, time_arg)
+return function(T, D, L, M, UTC, LOCAL, tm, invalid, ns_of, now, start, clock, time_arg, me)
 local type, math_type, floor, ceil, getmetatable, error = type, math.type, math.floor, math.ceil, getmetatable, error
 for k, v in pairs{
   RFC3339 = "2006-01-02T15:04:05Z07:00", RFC3339NANO = "2006-01-02T15:04:05.999999999Z07:00",
@@ -198,6 +224,10 @@ local function loc_arg(v, fname, i)
   if getmetatable(v) ~= L then bad(fname, i, "location", "time.Location", v) end
   return v
 end
+-- the error of a Python helper (a date beyond 64-bit seconds ...), naming the call
+local function named(err, fname) return core.make_error(err:kind(), fname .. ": " .. err:message(), false) end
+-- layouts and values longer than this are refused (_time_layout.MAX_LAYOUT: each field is a Python object)
+local MAX_LAYOUT = %MAX_LAYOUT%
 
 local FIELDS = setmt({}, {__mode = "k"})   -- a time's calendar fields, computed once
 local function f(t)
@@ -209,33 +239,55 @@ local function f(t)
   return v
 end
 local NAMES = {"year", "month", "day", "hour", "minute", "second", "weekday", "year_day"}
-for i = 1, #NAMES do T[NAMES[i]] = function(self) return f(self)[i] end end
-function T:date() local v = f(self) return v[1], v[2], v[3] end
-function T:clock() local v = f(self) return v[4], v[5], v[6] end
-function T:nanosecond() return self.n end
-function T:before(o) time_arg(o, "time:before") return self.s < o.s or (self.s == o.s and self.n < o.n) end
-function T:after(o) time_arg(o, "time:after") return self.s > o.s or (self.s == o.s and self.n > o.n) end
-function T:equal(o) time_arg(o, "time:equal") return self.s == o.s and self.n == o.n end
-function T:is_zero() return self.s == -62135596800 and self.n == 0 end
-function T:utc() return tm(self.s, self.n, UTC) end
-function T:in_local() return tm(self.s, self.n, LOCAL) end
-function T:in_location(loc) return tm(self.s, self.n, loc_arg(loc, "time:in_location", 1)) end
-function T:location() return self.loc end
+for i = 1, #NAMES do
+  local name = "time:" .. NAMES[i]
+  T[NAMES[i]] = function(self) return f(me(self, T, name))[i] end
+end
+function T:date() local v = f(me(self, T, "time:date")) return v[1], v[2], v[3] end
+function T:clock() local v = f(me(self, T, "time:clock")) return v[4], v[5], v[6] end
+function T:nanosecond() return me(self, T, "time:nanosecond").n end
+function T:before(o)
+  me(self, T, "time:before") time_arg(o, "time:before")
+  return self.s < o.s or (self.s == o.s and self.n < o.n)
+end
+function T:after(o)
+  me(self, T, "time:after") time_arg(o, "time:after")
+  return self.s > o.s or (self.s == o.s and self.n > o.n)
+end
+function T:equal(o) me(self, T, "time:equal") time_arg(o, "time:equal") return self.s == o.s and self.n == o.n end
+function T:is_zero() me(self, T, "time:is_zero") return self.s == -62135596800 and self.n == 0 end
+function T:utc() me(self, T, "time:utc") return tm(self.s, self.n, UTC) end
+function T:in_local() me(self, T, "time:in_local") return tm(self.s, self.n, LOCAL) end
+function T:in_location(loc)
+  me(self, T, "time:in_location")
+  return tm(self.s, self.n, loc_arg(loc, "time:in_location", 1))
+end
+function T:location() return me(self, T, "time:location").loc end
 -- t:format(layout): Go layouts; without one, RFC 3339 with nanoseconds
 function T:format(layout)
+  me(self, T, "time:format")
   if layout == nil then layout = M.RFC3339NANO else str(layout, "time:format", 1, "layout") end
+  if #layout > MAX_LAYOUT then
+    error(invalid("time:format: bad argument #1 (layout): a layout of at most " .. MAX_LAYOUT .. " bytes expected, got "
+      .. #layout .. " bytes"), 2)
+  end
   return format(self.s, self.n, self.loc.name, self.loc.off, layout)
 end
-function T:format_rfc3339() return format(self.s, self.n, self.loc.name, self.loc.off, M.RFC3339) end
+function T:format_rfc3339()
+  me(self, T, "time:format_rfc3339")
+  return format(self.s, self.n, self.loc.name, self.loc.off, M.RFC3339)
+end
 -- tostring(t): Go's Time.String
 T.__tostring = function(t) return format(t.s, t.n, t.loc.name, t.loc.off, "2006-01-02 15:04:05.999999999 -0700 MST") end
 function T:add_date(y, m, d)
+  me(self, T, "time:add_date")
   local r, err = add_date(self.s, self.n, self.loc.name, self.loc.off, int(y, "time:add_date", 1, "years"),
                           int(m, "time:add_date", 2, "months"), int(d, "time:add_date", 3, "days"))
-  if r == nil then error(err, 2) end   -- beyond the range of a time
+  if r == nil then error(named(err, "time:add_date"), 2) end   -- beyond the range of a time
   return tm(r[1], r[2], self.loc)
 end
 local function rounding(t, d, fname, up)
+  me(t, T, fname)
   if getmetatable(d) ~= D then bad(fname, 1, "d", "time.Duration (time.parse_duration)", d) end
   if d.ns <= 0 then return tm(t.s, t.n, t.loc) end
   local r = remainder(t.s, t.n, d.ns)
@@ -244,7 +296,7 @@ local function rounding(t, d, fname, up)
 end
 function T:truncate(d) return rounding(self, d, "time:truncate", false) end
 function T:round(d) return rounding(self, d, "time:round", true) end
-function L:string() return self.name end
+function L:string() return me(self, L, "location:string").name end
 L.__tostring = L.string
 
 function M.unix(sec, nsec)
@@ -257,7 +309,7 @@ function M.date(y, mo, d, h, mi, s, ns, loc)
   h, mi, s, ns = int(h, fname, 4, "hour"), int(mi, fname, 5, "minute"), int(s, fname, 6, "second"), int(ns, fname, 7, "nanosecond")
   if loc == nil then loc = LOCAL else loc_arg(loc, fname, 8) end
   local r, err = make(y, mo, d, h, mi, s, ns, loc.name, loc.off)
-  if r == nil then error(err, 2) end   -- beyond the range of a time
+  if r == nil then error(named(err, fname), 2) end   -- beyond the range of a time
   return tm(r[1], r[2], loc)
 end
 -- time.parse(layout, value[, loc]) -> Time | nil, INVALID error (Go's message)
@@ -265,6 +317,10 @@ function M.parse(layout, value, loc)
   str(layout, "time.parse", 1, "layout")
   str(value, "time.parse", 2, "value")
   if loc == nil then loc = LOCAL else loc_arg(loc, "time.parse", 3) end
+  if #layout > MAX_LAYOUT or #value > MAX_LAYOUT then
+    return nil, invalid("time.parse: a layout or value longer than " .. MAX_LAYOUT .. " bytes (" .. #layout .. " and "
+      .. #value .. ")")
+  end
   local r, err = parse(layout, value, loc.name, loc.off)
   if r == nil then return nil, err end
   local where = r[3]
@@ -299,10 +355,11 @@ function M.timer(d)
   offer = offer or core.export("offer", "channel")
   return setmt(start(ns), TM)
 end
-function TM:response() return self.ch end
-TM.channel = TM.response
+function TM:response() return me(self, TM, "timer:response").ch end
+function TM:channel() return me(self, TM, "timer:channel").ch end
 -- stop() -> true if the timer had not fired yet; its channel is closed either way
 function TM:stop()
+  me(self, TM, "timer:stop")
   local t = self.t
   self.t = nil
   if t then cancel_timer(t) end
@@ -312,6 +369,7 @@ end
 -- reset(d) -> true if the timer was pending and now fires d from now; false (nothing changes) once it fired or
 -- was stopped (its channel is closed then); a bad duration raises
 function TM:reset(d)
+  me(self, TM, "timer:reset")
   local ns, err = positive(d, "timer:reset")
   if ns == nil then error(err, 2) end
   local t = self.t
@@ -340,9 +398,11 @@ function M.ticker(d)
   self.t = add_timer(clock() + self.period, self.fire)
   return self
 end
-TK.response, TK.channel = TM.response, TM.response
+function TK:response() return me(self, TK, "ticker:response").ch end
+function TK:channel() return me(self, TK, "ticker:channel").ch end
 -- stop() -> true; the channel is closed
 function TK:stop()
+  me(self, TK, "ticker:stop")
   local t = self.t
   self.t = nil
   if t then cancel_timer(t) end
@@ -351,6 +411,7 @@ function TK:stop()
 end
 -- reset(d): the next tick d from now, then every d (Go's Ticker.Reset) -> true; false once stopped
 function TK:reset(d)
+  me(self, TK, "ticker:reset")
   local ns, err = positive(d, "ticker:reset")
   if ns == nil then error(err, 2) end
   local t = self.t
@@ -361,15 +422,21 @@ function TK:reset(d)
   return true
 end
 end
-"""
+""".replace("%MAX_LAYOUT%", str(layout.MAX_LAYOUT))
+
+
+def _text(value: str | bytes) -> str:
+    """A Lua string that is not UTF-8 (bytes here) as text whose odd bytes come back as they were (Go layouts and
+    values are bytes)."""
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
 
 
 def _zone(name: Any, offset: Any) -> cal.Zone:
-    return cal.zone(name, offset)
+    return cal.zone(_text(name), offset)
 
 
 def _fields(sec: int, name: str, offset: int | None) -> list[Any]:
-    return cal.fields(sec, _zone(name, offset))
+    return cal.fields(sec, _zone(name, offset))[:8]   # (what Lua reads: year ... year_day)
 
 
 def _make(y: int, mo: int, d: int, h: int, mi: int, s: int, ns: int, name: str, offset: int | None) -> list[int]:
@@ -380,14 +447,14 @@ def _add_date(sec: int, nsec: int, name: str, offset: int | None, years: int, mo
     return list(cal.add_date(sec, nsec, _zone(name, offset), years, months, days))
 
 
-def _format(sec: int, nsec: int, name: str, offset: int | None, text: str) -> str:
-    return layout.format_time(sec, nsec, _zone(name, offset), text)
+def _format(sec: int, nsec: int, name: str, offset: int | None, text: str | bytes) -> bytes:
+    return layout.format_time(sec, nsec, _zone(name, offset), _text(text)).encode("utf-8", "surrogateescape")
 
 
-def _parse(text: str, value: str, name: str, offset: int | None) -> list[Any]:
+def _parse(text: str | bytes, value: str | bytes, name: str, offset: int | None) -> list[Any]:
     """[sec, nsec, where, zone name, zone offset]: where 0 = the default location, 1 = UTC, 2 = a fixed zone."""
     default = _zone(name, offset)
-    sec, nsec, z = layout.parse_time(text, value, default)
+    sec, nsec, z = layout.parse_time(_text(text), _text(value), default)
     if z is default:
         return [sec, nsec, 0]
     if z is cal.UTC:
@@ -395,8 +462,8 @@ def _parse(text: str, value: str, name: str, offset: int | None) -> list[Any]:
     return [sec, nsec, 2, z.name, z.fixed]
 
 
-def _check_zone(name: str) -> bool:
-    cal.load_zone(name)
+def _check_zone(name: str | bytes) -> bool:
+    cal.load_zone(_text(name))
     return True
 
 

@@ -203,7 +203,7 @@ class Values:
             return _decode(value)
         kind = _lua_type(value)
         if kind != "table":
-            raise Error(ErrorKind.INVALID, f"a Lua {kind or t.__name__} cannot be converted to data")
+            raise Error(ErrorKind.INVALID, f"a Lua {lua_type_name(value)} cannot be converted to data")
         if _depth > _MAX_DEPTH:
             raise Error(ErrorKind.INVALID, f"Lua table nested deeper than {_MAX_DEPTH} levels (a cycle?)")
         tag, *rest = self._core.classify(value)
@@ -225,6 +225,94 @@ class Values:
         kind_, message, retryable, details = (rest + [None] * 4)[:4]
         return Error(kind_.decode(), _decode(message) if isinstance(message, bytes) else str(message),
                      retryable=retryable, details=self.from_lua(details, d))
+
+
+# ---------------------------------------------------------------- naming values and arguments in error messages
+
+_LUA_TYPES = {type(None): "nil", bool: "boolean", int: "number", float: "number", str: "string", bytes: "string",
+              dict: "table", list: "table", Pid: "string"}
+# lupa hands a coroutine that has not started to Python as a function (its class is not exported): a thread
+_COROUTINE = "_LuaCoroutineFunction"
+#: How much of a string an error message quotes.
+PREVIEW = 60
+
+
+def lua_type_name(value: Any) -> str:
+    """The Lua type of a value, raw (a lupa object) or converted (a converted error is a table), for messages."""
+    name = _LUA_TYPES.get(type(value))
+    if name is not None:
+        return name
+    if type(value).__name__ == _COROUTINE:
+        return "thread"
+    return _lua_type(value) or ("table" if isinstance(value, (dict, list, Error)) else type(value).__name__)
+
+
+def preview(text: str | bytes, limit: int = PREVIEW) -> str:
+    """A string for a message: quoted, cut to about ``limit`` characters (a 4 MiB argument, a 4 MiB message)."""
+    if isinstance(text, bytes):
+        text = text[:4 * limit].decode("utf-8", "replace")
+    if len(text) > limit:
+        return repr(text[:limit - 3]) + "..."
+    return repr(text)
+
+
+def describe(value: Any) -> str:
+    """What an argument error says it got: the Lua type, and a short preview of a string (``string 'ab'``)."""
+    if isinstance(value, (str, bytes)):
+        return f"string {preview(value)}"
+    return lua_type_name(value)
+
+
+class ArgNames:
+    """What the arguments of a Python function made for Lua are to its caller, so that a value that cannot cross
+    names the call and the argument: ``process.send: argument #3: a Lua function cannot be converted to data``.
+
+    ``call`` is the call's name as Lua code writes it (or a function of the raw arguments that returns it: one
+    Python function behind several calls); ``labels`` says what each leading Python parameter is: an int is the
+    caller's argument number, a string a description ("options"); parameters past them continue the numbering
+    after the last int (none: the Python position is the Lua one)."""
+
+    __slots__ = ("call", "labels")
+    _cache: dict[tuple, "ArgNames"] = {}
+
+    def __init__(self, call: Any, labels: tuple[int | str, ...]) -> None:
+        self.call = call
+        self.labels = labels
+
+    @classmethod
+    def of(cls, call: Any, labels: tuple[int | str, ...] = ()) -> "ArgNames":
+        """One shared record per (call, labels): a process keeps a reference, not a copy."""
+        key = (call, labels)
+        names = cls._cache.get(key)
+        if names is None:
+            names = cls._cache[key] = cls(call, labels)
+        return names
+
+    def label(self, i: int) -> str:
+        """What Python parameter ``i`` (0-based) is to the caller."""
+        labels = self.labels
+        if i < len(labels):
+            x = labels[i]
+        else:
+            last = labels[-1] if labels else 0
+            x = (last if type(last) is int else 0) + i - len(labels) + 1
+        return f"argument #{x}" if type(x) is int else x
+
+    def error(self, args: tuple[Any, ...], exc: Error, values: "Values") -> Error:
+        """``exc`` (the conversion of ``args`` failed) naming the call and the first argument that does not cross."""
+        call = self.call if type(self.call) is str else self.call(args)
+        for i, arg in enumerate(args):
+            try:
+                values.from_lua(arg)
+            except Error as found:
+                return argument_error(found, call, self.label(i))
+        return argument_error(exc, call, "an argument")
+
+
+def argument_error(exc: Error, call: str, argument: str) -> Error:
+    """``exc`` (about the value of ``argument`` given to ``call``) naming both: ``call: argument: message``."""
+    return Error(exc.kind, f"{call}: {argument}: {exc.message}", retryable=exc.retryable,
+                 details={"argument": argument})
 
 
 _PIDS: dict[bytes | str, Pid] = {}

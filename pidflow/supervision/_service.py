@@ -33,8 +33,10 @@ import attrs
 import trio
 
 from .._api import ProcessAPI, acks_start, current
+from .._bookkeeper import entry_name
 from .._events import EventKind, ExitResult
 from .._host import SpawnRequest
+from .._introspection import ChildInfo
 from .._log import log
 from .._pid import Pid
 from ..errors import Error, ErrorKind
@@ -69,6 +71,16 @@ class _Keeper:
     durable: bool = False
     child: Pid | None = None
     _nursery: trio.Nursery | None = None
+    #: Runs started after the first (the observer's ``restarts``), and the PID of the last one.
+    restarts: int = 0
+    last: Pid | None = None
+
+    def observed_children(self) -> list[ChildInfo]:
+        """Its one child, for the node's observer (``Bookkeeper.add_parent``): the process, by its entry id."""
+        return [self._child_info()]
+
+    def _child_info(self) -> ChildInfo:
+        return ChildInfo(self.spec.process, self.child, self.restarts, entry_name(self.spec.process))
 
     @property
     def node(self) -> "NodePort":
@@ -184,6 +196,10 @@ class _Keeper:
             try:
                 self.child = await self._start()
                 began = trio.current_time()
+                if self.last is not None:
+                    self.restarts += 1
+                    self.node.bookkeeper.restarted(self.api.pid(), self._child_info(), self.last)
+                self.last = self.child
                 log.debug("service %s started %s as %s", spec.name, spec.process, self.child,
                          extra={"pid": str(self.api.pid()), "entry": spec.name})
             except Error as exc:
@@ -242,7 +258,11 @@ async def keep(spec: ServiceSpec) -> Any:
     api.set_options(trap_links=True)
     host = spec.host or api.node.runs_on(spec.process)
     keeper = _Keeper(api, spec, host=host, durable=api.node.host(host).durable)
-    return await keeper.run()
+    api.node.bookkeeper.add_parent(api.pid(), keeper.observed_children)
+    try:
+        return await keeper.run()
+    finally:
+        api.node.bookkeeper.remove_parent(api.pid())
 
 
 @attrs.define

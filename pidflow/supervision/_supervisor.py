@@ -22,6 +22,8 @@ import attrs
 import trio
 
 from .._api import ProcessAPI, acks_start, current
+from .._bookkeeper import entry_name
+from .._introspection import ChildInfo
 from .._log import log
 from .._events import Event, EventKind, ExitResult
 from .._host import SpawnRequest
@@ -48,6 +50,12 @@ class _Child:
     spec: ChildSpec
     pid: Pid | None = None
     durable: bool = False
+    #: Starts after the first (the observer's ``restarts``), and the PID it last ran as.
+    restarts: int = 0
+    last: Pid | None = None
+
+    def info(self) -> ChildInfo:
+        return ChildInfo(self.spec.id, self.pid, self.restarts, entry_name(self.spec.entry))
 
 
 @attrs.define(eq=False)
@@ -88,6 +96,14 @@ class SupervisorCore:
                                context=dict(self.api.context), parent=self.api.pid(), monitor=True,
                                link=not child.durable, await_start=True)
         child.pid = await self.node.spawn(request, spec.host)
+        if child.last is not None:  # started before: a restart
+            child.restarts += 1
+            self.node.bookkeeper.restarted(self.api.pid(), child.info(), child.last)
+        child.last = child.pid
+
+    def observed_children(self) -> list[ChildInfo]:
+        """The children in start order, for the node's observer (``Bookkeeper.add_parent``)."""
+        return [child.info() for child in self.children]
 
     async def start_all(self) -> None:
         if self.spec.strategy is Strategy.SIMPLE_ONE_FOR_ONE:
@@ -289,10 +305,12 @@ async def supervise(spec: SupervisorSpec) -> str:
     core = SupervisorCore(api, spec)
     registry = api.node.resources.setdefault("supervisors", {})
     registry[api.pid()] = core
+    api.node.bookkeeper.add_parent(api.pid(), core.observed_children)
     try:
         await core.run()
     finally:
         registry.pop(api.pid(), None)
+        api.node.bookkeeper.remove_parent(api.pid())
     return "stopped"
 
 

@@ -26,6 +26,7 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, TypeVar
 
+import attrs
 import trio
 from temporalio import common
 from temporalio.api.common.v1 import Payload
@@ -35,6 +36,7 @@ from temporalio.worker import Worker
 
 from .. import codec
 from .._events import Event, ExitResult, Message
+from .._introspection import DurableInfo, ProcessInfo
 from .._nursery import serve_nursery
 from .._host import Host, SpawnRequest, noproc
 from .._log import log as _log
@@ -45,12 +47,15 @@ from . import _limits as limits
 from . import _protocol as protocol
 from ._converter import ENCODING
 from ._failures import is_transient, to_error
+from . import _known as known_mod
+from ._known import RUNNING, Known, KnownWorkflows, end_status
 from ._options import CONFLICT_POLICIES, ID_OPTION, workflow_pid, workflow_start_kwargs
 from ._service import TemporalService
 from ._worker import start_worker
 from ._workflow import lua_traceback, watch_task_failures
 
 if TYPE_CHECKING:
+    from .._bookkeeper import Directory
     from .._host import NodePort
 
 T = TypeVar("T")
@@ -78,6 +83,8 @@ class TemporalHost(Host):
         self.search_attribute_types: dict[str, int] = {}
         #: Bytes a signal's payload may take (``_limits``); known once started.
         self.max_payload_size = limits.DEFAULT_MAX_PAYLOAD_SIZE
+        #: The workflows this node started, watches or names (the observer's view, ``_known``).
+        self.known = KnownWorkflows()
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     async def start(self, node: "NodePort") -> None:
@@ -191,7 +198,7 @@ class TemporalHost(Host):
                                                **call, **kwargs)
 
         try:
-            await self._call(do_start)
+            handle = await self._call(do_start)
         except BaseException as exc:
             if claimed and names.whereis(request.name) == pid:  # type: ignore[arg-type]
                 names.unregister(request.name)  # type: ignore[arg-type]
@@ -200,6 +207,10 @@ class TemporalHost(Host):
             if not isinstance(exc, Exception):
                 raise
             raise self._start_error(exc, entry, workflow_id) from None
+        book = self.node.bookkeeper
+        self.known.started(pid, entry.id, request.parent, handle.result_run_id, timed=book.on)
+        if book.on:
+            book.spawned(pid, entry.id, request.parent)
         if request.name is not None:  # released when this run (or the one it reached) ends
             self._watch(names.watcher, pid, "monitor")
         if request.parent is not None:
@@ -229,12 +240,19 @@ class TemporalHost(Host):
             return
         scope = trio.CancelScope()
         self._watchers[key] = scope
-        self._nursery.start_soon(self._await_end, watcher, target, relation, scope)
+        record = self.known.watch(target)
+        self._nursery.start_soon(self._await_end, watcher, target, relation, scope, record, record.generation)
 
-    async def _await_end(self, watcher: Pid, target: Pid, relation: str, scope: trio.CancelScope) -> None:
+    async def _await_end(self, watcher: Pid, target: Pid, relation: str, scope: trio.CancelScope, record: Known,
+                         generation: int) -> None:
         key = (watcher, target, relation)
-        with scope:
-            result = await self.result_of(target)
+        try:
+            with scope:
+                result = await self.result_of(target)
+        finally:
+            self.known.unwatch(record)
+        if not scope.cancelled_caught:
+            self._ended(target, generation, result)
         if scope.cancelled_caught or self._watchers.get(key) is not scope:
             return  # undone (unmonitor, unlink) or renewed while its answer was on the way
         del self._watchers[key]
@@ -359,6 +377,11 @@ class TemporalHost(Host):
             raise limits.too_large(f"message {message.topic!r} to {pid}", len(data) + limits.ENVELOPE,
                                    self.max_payload_size)
         self._post(pid, protocol.message_signal(message.topic), data)
+        if self.node.bookkeeper.on:
+            record = self.known.get(pid)
+            if record is not None:
+                record.messages_in += 1
+            self.node.count_sent(message.sender)
 
     def deliver_event(self, pid: Pid, event: Event) -> None:
         # Posts of the node never raise: an EXIT whose value cannot reach the watcher still tells it the end.
@@ -383,6 +406,86 @@ class TemporalHost(Host):
 
     def _encoded(self, value: Any, what: str) -> bytes:
         return limits.check(codec.encode(value, what=what), self.max_payload_size, what)
+
+    # -- introspection ------------------------------------------------------------------------------------------
+    def _ended(self, pid: Pid, generation: int, result: ExitResult) -> None:
+        """A watch saw the run of ``generation`` end: the first to see the current run's end reports it."""
+        record = self.known.end(pid, generation)
+        if record is None:
+            return
+        book = self.node.bookkeeper
+        book.retire(record.messages_in, record.messages_out)
+        error = result.error
+        if error is not None and isinstance(error.details, dict) and error.details.get("reason") == "noproc":
+            return  # it never ran (a watch of an unknown workflow id): no end to report
+        if book.on:
+            if error is not None and end_status(error) == "failed":
+                book.crashed(pid, record.entry, error)
+            book.exited(pid, record.entry, error)
+
+    def describe_all(self, directory: "Directory") -> list[ProcessInfo]:
+        relations = known_mod.relations(self._watchers, self.node.names.watcher)
+        return [self._info(pid, record, directory, relations) for pid, record in self.known]
+
+    def describe(self, pid: Pid, directory: "Directory") -> ProcessInfo | None:
+        record = self.known.get(pid)
+        if record is None:
+            return None
+        return self._info(pid, record, directory, known_mod.relations(self._watchers, self.node.names.watcher, pid))
+
+    async def inspect(self, pid: Pid, directory: "Directory") -> ProcessInfo | None:
+        """What the node knows, with the workflow's current run as Temporal describes it (its status, run id,
+        start time, entry and UI link); a workflow this node does not know is described too. None when Temporal
+        does not know the id either. When Temporal does not answer within :data:`DESCRIBE_TIMEOUT`, a workflow the
+        node knows is shown as it knows it (UNAVAILABLE for another)."""
+        description = None
+        with trio.move_on_after(DESCRIBE_TIMEOUT):
+            try:
+                description = await self._call(self._handle(pid).describe)
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    return self.describe(pid, directory)
+                if self.known.get(pid) is None:
+                    raise to_error(exc) from None
+        if description is None:
+            known = self.describe(pid, directory)
+            if known is None:
+                raise Error(ErrorKind.UNAVAILABLE, f"temporal does not answer: cannot describe {pid}")
+            return known
+        record = self.known.get(pid)
+        status = description.status.name.lower() if description.status is not None else RUNNING
+        if record is not None and status != RUNNING and record.watches == 0:
+            self.known.forget(pid)  # ended unwatched: the listing stops showing it as running
+        entry = record.entry if record is not None and record.entry else None
+        if entry is None:
+            known_type = self.workflow_types.get(description.workflow_type)
+            entry = known_type.id if known_type is not None else description.workflow_type
+        shown = record if record is not None else Known(entry=entry)
+        info = self._info(pid, shown, directory, known_mod.relations(self._watchers, self.node.names.watcher, pid))
+        run_id = description.run_id
+        started = description.start_time.timestamp() if description.start_time is not None else info.started_at
+        return attrs.evolve(info, entry=entry, status=status, started_at=started,
+                            durable=DurableInfo(pid.id, run_id, status, self._ui_url(pid.id, run_id)))
+
+    def _info(self, pid: Pid, record: Known, directory: "Directory", relations: known_mod.Relations) -> ProcessInfo:
+        outbox = self._outbox.get(pid)
+        return known_mod.describe(self.id, pid, record, directory, relations, len(outbox) if outbox else 0,
+                                  self._ui_url(pid.id, record.run_id))
+
+    def _ui_url(self, workflow_id: str, run_id: str | None) -> str | None:
+        base = self.service.ui_url if self.service is not None else None
+        return known_mod.ui_link(base, self.client.namespace, workflow_id, run_id) if base else None
+
+    def watches(self) -> list[tuple[Pid, Pid]]:
+        return [(watcher, target) for watcher, target, relation in list(self._watchers) if relation == "monitor"]
+
+    def message_counts(self) -> tuple[int, int]:
+        return self.known.message_counts()
+
+    def count_sent(self, pid: Pid) -> None:
+        record = self.known.get(pid)
+        if record is not None:
+            record.messages_out += 1
 
     def _post(self, pid: Pid, signal: str, data: bytes) -> None:
         """Queue ``signal`` for ``pid``; ``data`` is its one argument, encoded."""
@@ -426,12 +529,18 @@ class TemporalHost(Host):
                 _log.error("dropped %s to %s: %s", _describe(signal, data), pid,
                            f"temporal: {exc.message}" if isinstance(exc, RPCError) else exc,
                            extra={"pid": str(pid)})
+            else:
+                book = self.node.bookkeeper
+                if book.on:
+                    book.workflow_signals += 1
             for _ in range(taken):
                 queue.popleft()
             singles = max(singles - taken, 0)
         del self._outbox[pid]
 
 
+#: Seconds ``inspect`` waits for Temporal's description of a workflow.
+DESCRIBE_TIMEOUT = 5.0
 BATCH_MESSAGES = 500
 # Batches stay at Temporal's warning size for one payload (limit.blobSize.warn, 512 KiB).
 BATCH_BYTES = 512 * 1024

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 ADDRESS_ENV = "PIDFLOW_TEMPORAL_ADDRESS"
 UI_PORT_ENV = "PIDFLOW_TEMPORAL_UI_PORT"  # the embedded server's web UI port (default: a free port)
+UI_URL_ENV = "PIDFLOW_TEMPORAL_UI_URL"  # the web UI of a server elsewhere (for the observer's workflow links)
 # Search attributes the embedded server knows from the start (the workflow spec's examples use them).
 DEFAULT_SEARCH_ATTRIBUTES = {"status": "Keyword", "customer_id": "Keyword", "order_total": "Double"}
 # A dev server serves one developer, so it should answer at once. By default it hands out new tasks at most 20
@@ -166,6 +167,16 @@ class TemporalService:
     @property
     def task_queue(self) -> str:
         return node_task_queue(self.node.name)
+
+    @property
+    def ui_url(self) -> str | None:
+        """The Temporal web UI's address, when known (the observer links workflows to it): ``PIDFLOW_TEMPORAL_UI_URL``
+        if set, else the UI of the state folder's dev server (embedded, or ``pidflow dev``'s, which has one)."""
+        configured = os.environ.get(UI_URL_ENV)
+        if configured:
+            return configured
+        record = getattr(self._dev_server, "record", None)
+        return getattr(record, "ui_url", None)
 
 
 def configured_address(entry: Entry | None) -> str | None:

@@ -18,7 +18,7 @@ import contextlib
 import datetime
 import functools
 from collections import deque
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping, NoReturn, Sequence
 
 from temporalio import common, exceptions, workflow
 from temporalio.common import RawValue
@@ -69,6 +69,26 @@ _OP_RETRY = common.RetryPolicy(initial_interval=datetime.timedelta(milliseconds=
                                maximum_interval=datetime.timedelta(seconds=10))
 _OP_TIMEOUT = datetime.timedelta(seconds=30)
 _FOREVER = datetime.timedelta(days=3650)
+
+
+# What each local activity answers (besides an Error, for the names): anything else is the recorded answer of
+# another one (see _not_its_answer)
+_ANSWERS: dict[str, Callable[[Any], bool]] = {
+    nodeq.REGISTER_NAME: lambda a: a is None, nodeq.LOOKUP_NAME: lambda a: a is None or isinstance(a, Pid),
+    nodeq.UNREGISTER_NAME: lambda a: type(a) is bool, protocol.DELIVER_HERE: lambda a: type(a) is bool}
+
+
+async def _not_its_answer(activity: str, answer: Any) -> NoReturn:
+    """A local activity got an answer that is not its kind's: a replay of a history whose local activities differ
+    from this code's (Temporal resolves a local activity from the recorded marker of the same sequence number
+    before it compares their activity types). Used as data, it would fail the run as a Lua error (a lookup that
+    answered ``true``), or worse. So wait: Temporal compares the types when it reads that marker, before the next
+    activation, and fails the workflow task as nondeterminism, naming both. Should the history move on anyway
+    (the types matched: an answer this code cannot read), raise the nondeterminism error here."""
+    length = workflow.info().get_current_history_length()
+    await workflow.wait_condition(lambda: workflow.info().get_current_history_length() > length)
+    raise workflow.NondeterminismError(f"local activity {activity} got an answer of another kind from the history: "
+                                       f"a {type(answer).__name__}")
 
 
 class _NodeUnreachable(Exception):
@@ -246,6 +266,8 @@ class WorkflowPort(ProcessPort):
         return limits.for_worker(self.config.registry, self.config.host_id)
 
     def send(self, pid: Pid, topic: str, data: Any) -> None:
+        if not isinstance(pid, Pid):   # (what a delivery, in a task of its own, could not handle)
+            raise Error(ErrorKind.INVALID, f"send: the destination must be a pid, got {type(pid).__name__}")
         message = Message(topic, data, self.state.pid)
         wire = message.to_wire()
         encoded = codec.encode(wire, what=f"message {topic!r} to {pid}")
@@ -263,22 +285,29 @@ class WorkflowPort(ProcessPort):
         queue.append(op)
 
     async def _drain(self, pid: Pid, queue: deque[Callable[[], Awaitable[Any]]]) -> None:
-        while queue:
-            try:
-                await queue[0]()
-            except _NodeUnreachable as exc:
-                # What is queued behind goes the same way: a dead node costs one bound per target, not one per
-                # message, so the workflow's end never waits longer than one bound for it.
-                workflow.logger.warning(
-                    "pidflow: dropped %d message(s) or event(s) for %s: its node %s took none within %g s (a "
-                    "node that dies loses what is sent to its processes; monitor or link them to learn of it)",
-                    len(queue), pid, pid.node, exc.timeout.total_seconds())
-                queue.clear()
-                break
-            except exceptions.FailureError:
-                pass  # target gone: dropped, as a send to a dead process is
-            queue.popleft()
-        del self._outbox[pid]
+        # (a task nobody awaits: whatever happens, it ends and lets go of the queue, or the run would wait at its
+        # end for a flush that never comes)
+        try:
+            while queue:
+                try:
+                    await queue[0]()
+                except _NodeUnreachable as exc:
+                    # What is queued behind goes the same way: a dead node costs one bound per target, not one per
+                    # message, so the workflow's end never waits longer than one bound for it.
+                    workflow.logger.warning(
+                        "pidflow: dropped %d message(s) or event(s) for %s: its node %s took none within %g s (a "
+                        "node that dies loses what is sent to its processes; monitor or link them to learn of it)",
+                        len(queue), pid, pid.node, exc.timeout.total_seconds())
+                    queue.clear()
+                    break
+                except exceptions.FailureError:
+                    pass  # target gone: dropped, as a send to a dead process is
+                except Exception as exc:  # noqa: BLE001 - a bug, or an answer of another kind (_not_its_answer)
+                    workflow.logger.warning("pidflow: dropped a message or event for %s: %s: %s", pid,
+                                            type(exc).__name__, exc)
+                queue.popleft()
+        finally:
+            del self._outbox[pid]
 
     def flushed(self) -> bool:
         return not self._outbox
@@ -307,6 +336,8 @@ class WorkflowPort(ProcessPort):
             delivered = await workflow.execute_local_activity(
                 protocol.DELIVER_HERE, args=[pid, signal, wire], start_to_close_timeout=_LOCAL_TIMEOUT,
                 retry_policy=_OP_RETRY)
+            if type(delivered) is not bool:
+                await _not_its_answer(protocol.DELIVER_HERE, delivered)
             if delivered:
                 return
         await self._node_op(pid, nodeq.DELIVER if signal == protocol.MESSAGE else nodeq.EVENT, pid, wire)
@@ -320,7 +351,10 @@ class WorkflowPort(ProcessPort):
         bound = {"start_to_close_timeout": LOCAL_DELIVERY_TIMEOUT, "schedule_to_close_timeout": LOCAL_DELIVERY_TIMEOUT,
                  "retry_policy": _OP_RETRY}
         try:
-            if await workflow.execute_local_activity(protocol.DELIVER_HERE, args=[pid, signal, wire], **bound):
+            delivered = await workflow.execute_local_activity(protocol.DELIVER_HERE, args=[pid, signal, wire], **bound)
+            if type(delivered) is not bool:
+                await _not_its_answer(protocol.DELIVER_HERE, delivered)
+            if delivered:
                 return
             await workflow.execute_activity(nodeq.DELIVER if signal == protocol.MESSAGE else nodeq.EVENT,
                                             args=[pid, wire], task_queue=node_task_queue(pid.node), **bound)
@@ -548,6 +582,8 @@ class WorkflowPort(ProcessPort):
                                                        retry_policy=_OP_RETRY)
         if isinstance(answer, Error):
             raise answer
+        if not _ANSWERS[activity](answer):
+            await _not_its_answer(activity, answer)
         return answer
 
     async def resolve_name(self, name: str) -> Pid:

@@ -425,6 +425,43 @@ async def test_wrong_types_give_invalid_naming_the_argument(run, call: str, argu
     assert argument in out[2], out
 
 
+CROSSING = [
+    ("process.send(process.pid(), 't', 1, coroutine.create(print))", "process.send: argument #4: a Lua thread"),
+    ("process.send('a-name', 't', print)", "process.send: argument #3: a Lua function"),
+    ("process.spawn_linked('app:echo', nil, print)", "process.spawn_linked: argument #3: a Lua function"),
+    ("process.spawn_monitored('app:echo', nil, 1, print)", "process.spawn_monitored: argument #4: a Lua function"),
+    ("process.with_options({f = print}):exec('app:echo', nil)", "process.exec: with_options: a Lua function"),
+    ("process.with_message('t', print):spawn('app:echo', nil)", "process.spawn: with_message: a Lua function"),
+    ("process.listen('t', {f = print})", "process.listen: argument #2: a Lua function"),
+    ("process.registry.lookup(coroutine.create(print))", "process.registry.lookup: argument #1: a Lua thread"),
+    ("process.cancel(process.pid(), print)", "process.cancel: argument #2: a Lua function"),
+]
+
+
+@pytest.mark.parametrize("call,fragment", CROSSING, ids=[c for c, _ in CROSSING])
+async def test_a_value_that_cannot_cross_names_the_call_and_the_argument(run, call: str, fragment: str):
+    # (it used to be "a Lua function cannot be converted to data", for a coroutine too, naming nothing)
+    out = await run(f"""
+        local v, err = {call}
+        return {{v, err and err:kind(), err and err:message()}}
+    """)
+    assert out[0] is None and out[1] == "INVALID" and out[2] == fragment + " cannot be converted to data", out
+
+
+async def test_messages_quote_a_long_string_cut_short(run):
+    out = await run("""
+        local huge = ("h"):rep(100000)
+        local out = {}
+        for _, r in ipairs{{process.send("{" .. huge, "t")}, {process.send(process.pid(), "@" .. huge)},
+                           {process.spawn("x" .. huge)}, {process.cancel(process.pid(), huge)},
+                           {process.registry.register("{" .. huge)}} do
+          out[#out + 1] = #r[2]:message()
+        end
+        return out
+    """)
+    assert all(n < 300 for n in out), out
+
+
 BUILDER_ERRORS = [
     ("process.with_options(42)", "with_options"),
     ("process.with_context('x')", "with_context"),

@@ -121,6 +121,36 @@ async def test_durations_compare_and_add(lua):
     """)) == [True, True, False, "2.5s", "-500ms"]
 
 
+async def test_a_duration_negates_as_in_go(lua):
+    # -d (Go allows it): the shortest Duration stays itself, as Go's int64 negation wraps
+    assert await lua(T("""
+        local c = time.parse_duration("1500ms")
+        local t = time.unix(100)
+        local shortest = time.parse_duration(math.mininteger)
+        return {tostring(-c), (-c):nanoseconds(), -(-c) == c, tostring(-time.parse_duration(0)),
+                t:add(-c):unix_nano(), (-shortest):nanoseconds() == math.mininteger,
+                (-time.parse_duration(math.maxinteger)):nanoseconds() == math.mininteger + 1}
+    """)) == ["-1.5s", -1_500_000_000, True, "0s", 98_500_000_000, True, True]
+
+
+@pytest.mark.parametrize("expr, fragment", [
+    ("d < 5", "time.Duration <: time.Duration and number"),
+    ("5 <= d", "time.Duration <=: number and time.Duration"),
+    ("d + 1", "time.Duration +: time.Duration and number"),
+    ('d - "1s"', "time.Duration -: time.Duration and string"),
+    ("time.now() < 5", "time.Time <: time.Time and number"),
+    ("time.now() <= d", "time.Time <=: time.Time and time.Duration"),
+])
+async def test_operators_on_a_duration_or_time_and_another_value_raise_invalid(lua, expr, fragment):
+    # (the operands were indexed: "attempt to index a number value", naming nothing)
+    ok, kind, message = await lua(T(f"""
+        local d = time.parse_duration("1s")
+        local ok, err = pcall(function() return {expr} end)
+        return {{ok, err:kind(), err:message()}}
+    """))
+    assert (ok, kind) == (False, "INVALID") and fragment in message, message
+
+
 @pytest.mark.parametrize("text, ns", [
     ("1h30m", 5_400_000_000_000), ("+1.5s", 1_500_000_000), ("-0", 0), ("1.0000000001s", 1_000_000_000),
     ("9223372036854775807ns", 2**63 - 1), ("-9223372036854775808ns", -(2**63)), ("2562047h", 9_223_369_200_000_000_000),
@@ -135,6 +165,17 @@ def test_go_durations_refuse_what_go_refuses(text):
     with pytest.raises(Error) as info:
         parse_go_duration(text)
     assert info.value.kind is ErrorKind.INVALID and info.value.message.startswith("time: ")
+
+
+def test_a_long_duration_string_is_refused_with_a_short_message():
+    # 5000 digits overflow (Python's int() would refuse them: not INTERNAL); over 64 KiB is refused unread (the
+    # parse runs on the node's event loop); either way the message quotes the text cut short
+    assert parse_go_duration("0" * 5000 + "1s") == 1_000_000_000
+    for text in ["1" * 5000 + "s", "1ns" * 30000, "x" * 70000]:
+        with pytest.raises(Error) as info:
+            parse_go_duration(text)
+        assert info.value.kind is ErrorKind.INVALID and len(info.value.message) < 200, info.value.message
+        assert info.value.message.endswith('..."')
 
 
 @pytest.mark.parametrize("ns, text", [
@@ -222,7 +263,7 @@ async def test_a_date_beyond_64_bit_seconds_raises_invalid(lua):
         local ok, err = pcall(time.date, math.maxinteger, 1, 1, 0, 0, 0, 0, time.utc)
         return {ok, err:kind(), err:message()}
     """))
-    assert (ok, kind) == (False, "INVALID") and "64-bit" in message
+    assert (ok, kind) == (False, "INVALID") and "64-bit" in message and message.startswith("time.date: ")
 
 
 async def test_add_date_adds_calendar_units_and_normalizes(lua):
@@ -337,6 +378,37 @@ async def test_parse_failures_give_nil_and_invalid_with_gos_message(lua, layout,
     """)) == [True, "INVALID", message, False]
 
 
+async def test_parse_quotes_the_value_where_a_layout_literal_stopped_matching(lua):
+    # Go's skip: the message quotes the rest of the value from the character that did not match
+    assert await lua(T("""
+        local t, err = time.parse("2006 at 15", "2024 an 15", time.utc)
+        return {t == nil, err:message()}
+    """)) == [True, 'parsing time "2024 an 15" as "2006 at 15": cannot parse "n 15" as " at "']
+
+
+async def test_a_layout_or_value_over_64_kib_is_refused_and_one_under_it_parses(lua):
+    # each field of a layout is a Python object while it is used, and the parse runs on the node's event loop
+    assert await lua(T("""
+        local ok_layout, ok_value = ("01"):rep(32768), ("01"):rep(32768)
+        local t = time.parse(ok_layout, ok_value, time.utc)
+        local a, err = time.parse(ok_layout .. "0", ok_value .. "0", time.utc)
+        local b = time.parse("01", ("1"):rep(65537), time.utc)
+        return {t:month(), a == nil, err:kind(), err:message(), b == nil}
+    """)) == [1, True, "INVALID", "time.parse: a layout or value longer than 65536 bytes (65537 and 65537)", True]
+
+
+async def test_layouts_values_and_zone_names_that_are_not_utf8_keep_their_bytes(lua):
+    # Lua strings are bytes, as Go's are: a layout or zone name that is not UTF-8 formats and parses
+    assert await lua(T("""
+        local zone = time.fixed_zone("\xff", 3600)
+        local t = time.parse("\xfe2006", "\xfe2024", time.utc)
+        local bad, err = time.parse("2006", "\xff2024", time.utc)
+        return {time.unix(0):utc():format("\xff2006\xfe") == "\xff1970\xfe",
+                time.unix(0):in_location(zone):format("MST 15") == "\xff 01", time.unix(0):in_location(zone):hour(),
+                t:year(), bad == nil, err:kind()}
+    """)) == [True, True, 1, 2024, True, "INVALID"]
+
+
 async def test_a_time_only_layout_gives_a_time_in_year_zero(lua):
     assert await lua(T("""
         local t = time.parse(time.TIME_ONLY, "14:30:00", time.utc)
@@ -394,6 +466,17 @@ async def test_a_deterministic_backend_has_utc_as_its_local_zone(lua):
     ("time.now():in_location(nil)", "time:in_location: bad argument #1 (location): time.Location expected"),
     ('time.timer("1h"):reset("soon")', 'timer:reset: time: invalid duration "soon"'),
     ('time.ticker("1h"):reset(0)', "ticker:reset: duration must be > 0"),
+    ("time.now():add_date(292277024573, 0, 0)", "time:add_date: integer"),   # beyond 64-bit seconds
+    ('time.now():format(("x"):rep(65537))', "time:format: bad argument #1 (layout): a layout of at most 65536 bytes"),
+    # a method called with a dot, or on another object: a bad self, naming the method
+    ("time.now().unix()", "time:unix: bad self (time.Time expected, got nil)"),
+    ('time.now().format(time.RFC3339)', "time:format: bad self (time.Time expected, got string)"),
+    ('time.now().year(time.parse_duration("1s"))', "time:year: bad self (time.Time expected, got time.Duration)"),
+    ('time.parse_duration("1s").hours()', "duration:hours: bad self (time.Duration expected, got nil)"),
+    ("time.utc.string(5)", "location:string: bad self (time.Location expected, got number)"),
+    ('time.timer("1h").channel({})', "timer:channel: bad self (time.Timer expected, got table)"),
+    ('time.timer("1h").stop(time.ticker("1h"))', "timer:stop: bad self (time.Timer expected, got time.Ticker)"),
+    ('time.ticker("1h").reset(nil, "1s")', "ticker:reset: bad self (time.Ticker expected, got nil)"),
 ])
 async def test_bad_arguments_raise_invalid_naming_the_argument(lua, call, fragment):
     ok, kind, message = await lua(T(f"""
