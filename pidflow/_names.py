@@ -51,6 +51,12 @@ def not_found(name: str) -> Error:
                  details={"name": name})
 
 
+def already_registered(name: str, holder: Pid) -> Error:
+    """The error of claiming a name that another PID holds (its PID in the details, as Lua's ``err:details().pid``)."""
+    return Error(ErrorKind.ALREADY_EXISTS, f"name {name!r} is already registered to {holder}",
+                 details={"name": name, "pid": str(holder)})
+
+
 class NameRegistry:
     """Names -> PIDs, and each holder's names. All methods are synchronous and called on the node's loop."""
 
@@ -70,8 +76,7 @@ class NameRegistry:
         if holder is not None:
             if holder == pid:
                 return False
-            raise Error(ErrorKind.ALREADY_EXISTS, f"name {name!r} is already registered to {holder}",
-                        details={"name": name, "pid": str(holder)})
+            raise already_registered(name, holder)
         self._holders[name] = pid
         self._names.setdefault(pid, []).append(name)
         return True

@@ -26,8 +26,7 @@ from temporalio.common import RawValue
 from .. import codec
 from .._events import Event, ExitResult, Message
 from .._host import noproc
-from .._names import check_name
-from .._names import not_found as names_not_found
+from .._names import already_registered, check_name, not_found as names_not_found
 from .._pid import Pid
 from ..entries import Entry
 from ..errors import Error, ErrorKind
@@ -444,8 +443,7 @@ class WorkflowPort(ProcessPort):
                 return
             raise
         if holder != pid:
-            raise Error(ErrorKind.ALREADY_EXISTS, f"name {name!r} is already registered to {holder}",
-                        details={"name": name, "holder": str(holder)})
+            raise already_registered(name, holder)
 
     async def _await_child(self, pid: Pid, handle: Any, link: bool) -> None:
         try:
