@@ -40,8 +40,10 @@ reversed order every other round), p50 / p99 latency of that best round, the ser
 request (every thread, from ``/proc``; for the workflow endpoints up to the end of the workflows they started) and
 the ratios: of the best rounds (and, in parentheses, each round's own ratio: its median and range), and by
 server CPU per request (which moves less with the machine's load). Workflow phases wait until every workflow they
-started has ended before the next phase, so one side's workflows do not run during the other's phase. ``--only`` runs some endpoints; ``--profile FILE`` runs the server's trio thread under
-cProfile and writes its stats there (diagnosis only).
+started has ended before the next phase, so one side's workflows do not run during the other's phase. ``--only``
+runs some endpoints; ``--profile FILE`` runs the server's trio thread under cProfile and writes its stats there
+(diagnosis only). Last line: the counters of the Lua state pools (lua_bindings/_state_pool.py) the endpoints ran
+on, states made and calls that reused one, so a figure can be checked to come from reused states.
 """
 
 from __future__ import annotations
@@ -204,7 +206,15 @@ async def serve(app_path: Path, workflow: bool) -> None:
         async def bare(request: Request) -> JSONResponse:
             return JSONResponse(HELLO)
 
-        routes = [Route("/bare", bare)]
+        async def pools(request: Request) -> JSONResponse:
+            """The Lua state pools' counters (lua_bindings/_state_pool.py): how many states the endpoints made and
+            how many calls reused one."""
+            found = node.resources.get("lua_state_pools", {})
+            return JSONResponse({f"{entry}{' (process)' if process else ''}": {
+                "created": pool.created, "reused": pool.reused, "dropped": pool.dropped, "live": pool.live}
+                for (entry, process), pool in sorted(found.items())})
+
+        routes = [Route("/bare", bare), Route("/pools", pools)]
         if workflow:
             from temporalio.common import WorkflowIDConflictPolicy
             from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -326,7 +336,8 @@ def order_body(tag: str) -> Callable[[int], bytes]:
     return lambda n: json.dumps({"id": f"{tag}-{next(counter)}", "items": ["desk"], "total": 250}).encode()
 
 
-async def run_client(url: str, server_pid: int, args: argparse.Namespace) -> dict[str, list[Phase]]:
+async def run_client(url: str, server_pid: int,
+                     args: argparse.Namespace) -> tuple[dict[str, list[Phase]], dict[str, Any]]:
     host, port = url.removeprefix("http://").rsplit(":", 1)
     port_n = int(port)
     run = uuid.uuid4().hex[:8]
@@ -357,7 +368,7 @@ async def run_client(url: str, server_pid: int, args: argparse.Namespace) -> dic
             ours = await get_json(host, port_n, f"/result?id=order-{run}-pidflow-0")
             assert native["order_id"] == f"{run}-native-0" and ours["order_id"] == f"{run}-pidflow-0", (native, ours)
             assert isinstance(ours.get("request_id"), str), ours  # the context reached the workflow
-    return phases
+    return phases, await get_json(host, port_n, "/pools")
 
 
 # -- main -------------------------------------------------------------------------------------------------------------
@@ -386,7 +397,8 @@ def stop_server(server: subprocess.Popen[str]) -> None:
         server.wait()
 
 
-def report(phases: dict[str, list[Phase]], args: argparse.Namespace, load_before: float, load_after: float) -> None:
+def report(phases: dict[str, list[Phase]], pools: dict[str, Any], args: argparse.Namespace, load_before: float,
+           load_after: float) -> None:
     best = {name: max(runs, key=lambda p: p.rps) for name, runs in phases.items()}
     print(f"machine: {os.cpu_count()} cores, load average (1 min) {load_before:.2f} before, {load_after:.2f} after; "
           f"client: a separate process, {args.concurrency} keep-alive connections (h11); best of {args.repeats}")
@@ -413,6 +425,9 @@ def report(phases: dict[str, list[Phase]], args: argparse.Namespace, load_before
         if ours in best and baseline in best:
             cpu = min(p.server_cpu for p in phases[baseline]) / min(p.server_cpu for p in phases[ours])
             print(f"{label.replace('rps_ratio', 'ratio').replace('_ratio', '_server_cpu_ratio')}: {cpu:.2f}")
+    # the Lua states the endpoints ran on: made (pooled or fresh), calls that reused a pooled one, pooled ones dropped
+    print("lua_state_pools: " + "; ".join(f"{entry} {c['created']} made, {c['reused']:,} reused, {c['dropped']} "
+                                          f"dropped" for entry, c in pools.items()))
 
 
 def main() -> None:
@@ -438,10 +453,10 @@ def main() -> None:
         with tc.dev_server(tc.FAST_SERVER) if not args.skip_workflow else contextlib.nullcontext():
             server, url, pid = start_server(app, not args.skip_workflow, args.profile)
             try:
-                phases = trio.run(run_client, url, pid, args)
+                phases, pools = trio.run(run_client, url, pid, args)
             finally:
                 stop_server(server)
-    report(phases, args, load_before, os.getloadavg()[0])
+    report(phases, pools, args, load_before, os.getloadavg()[0])
 
 
 if __name__ == "__main__":

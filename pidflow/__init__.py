@@ -19,7 +19,7 @@ from ._introspection import (
     TreeNode as TreeNode,
 )
 from .actors import Mailbox as Mailbox
-from ._kind import Kind as Kind, KindRegistry as KindRegistry, Reference as Reference
+from ._kind import Key as Key, Kind as Kind, KindRegistry as KindRegistry, Reference as Reference
 from .entries import Entry as Entry, Registry as Registry, load as load_entries
 from .errors import Error as Error, ErrorKind as ErrorKind
 from .kinds import builtin_kinds as builtin_kinds, register_kind as register_kind
@@ -32,9 +32,10 @@ from .supervision import (
     SupervisorSpec as SupervisorSpec,
     start_supervisor as start_supervisor,
 )
+from . import aio as aio  # (a subpackage: pidflow.aio.open_node for asyncio programs)
 
 __all__ = [
-    "ChildSpec", "DurableInfo", "Entry", "Error", "ErrorKind", "Event", "EventKind", "ExitResult", "Kind",
+    "ChildSpec", "DurableInfo", "Entry", "Error", "ErrorKind", "Event", "EventKind", "ExitResult", "Key", "Kind",
     "KindRegistry", "Mailbox", "Message", "Node", "ObserverEvent", "Pid", "ProcessAPI", "ProcessInfo", "Reference",
     "Registry", "Restart", "Spawner", "Strategy", "Supervisor", "SupervisorSpec", "TreeNode", "acks_start", "builtin_kinds", "ctx", "load_entries", "open_node", "process",
     "register_kind", "start_supervisor",

@@ -43,8 +43,11 @@ def noproc(pid: Pid) -> Error:
 
 def linked_failure(sender: Pid, reason: Error) -> Error:
     """The reason a process that does not trap links ends with when ``sender``, linked to it, failed."""
+    details: dict[str, Any] = {"linked": str(sender)}
+    if isinstance(reason.details, dict):  # why the link broke (``noconnection`` and its node) stays readable
+        details.update((key, reason.details[key]) for key in ("reason", "node") if key in reason.details)
     return Error(reason.kind, f"linked process {sender} failed: {reason.message}", retryable=reason.retryable,
-                 details={"linked": str(sender)})
+                 details=details)
 
 
 @attrs.frozen(kw_only=True)
@@ -165,6 +168,11 @@ class Host(abc.ABC):
         """True/False when known cheaply, None when only an async query could tell."""
         return None
 
+    def link_refused(self, target: Pid) -> Error:
+        """The reason a link to ``target`` that :meth:`link` refused ends with: ``noproc`` here; a host that
+        knows more (another node is down: ``noconnection``) says so."""
+        return noproc(target)
+
     def add_root(self) -> "Process":
         """A process without a task for top-level code (``node.process``); only a host that runs local
         processes can hold one."""
@@ -213,6 +221,16 @@ class NodePort(abc.ABC):
 
     #: The node's name; local PIDs carry it, so that other nodes and workflows can route back to them.
     name: str
+    #: True when the name was given (``--node``, ``open_node(name=...)``): the node then joins its Temporal
+    #: namespace's cluster even without a Temporal entry of its own.
+    named: bool = False
+    #: Tells this run of a named node from its earlier ones (``""`` for an unnamed node, whose name is new
+    #: anyway): local hosts put it in their PIDs (``{app:processes@b|lq3x9k.1}``), so that a PID of a node that
+    #: died never names a process of the node that took its name, as Erlang's creation number does.
+    creation: str = ""
+    #: The bound from another node's death to the EXITs of its processes' watchers here (seconds; None: the
+    #: ``PIDFLOW_NODE_DOWN_AFTER`` environment variable, else 15).
+    node_down_after: float | None = None
     #: The app's entries, and the kinds they were loaded with.
     registry: "Registry"
     kinds: "KindRegistry"
@@ -241,6 +259,11 @@ class NodePort(abc.ABC):
         """Run ``async_fn(*args, task_status=...)`` in the node's nursery (trio ``nursery.start``): returns what
         it passes to ``task_status.started()``. The task is cancelled when the node has stopped."""
 
+    def start_soon_task(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``async_fn(*args)`` in the node's nursery without waiting for it to start (cancelled when the node
+        has stopped)."""
+        raise NotImplementedError
+
     @abc.abstractmethod
     def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` when the node stops, after every host (latest registered first)."""
@@ -262,6 +285,11 @@ class NodePort(abc.ABC):
     @abc.abstractmethod
     def function(self, entry_id: str) -> "Function":
         """The callable of a function entry (built once by its kind)."""
+
+    @abc.abstractmethod
+    def runs_on(self, entry_id: str) -> str | None:
+        """The host that runs ``entry_id`` when the caller names none (a workflow's worker), else None (the
+        node's default local host)."""
 
     @abc.abstractmethod
     async def call(self, entry_id: str, *args: Any, context: Mapping[str, Any] | None = None) -> Any:
@@ -302,16 +330,36 @@ class NodePort(abc.ABC):
     @abc.abstractmethod
     async def shutdown(self, pid: Pid, timeout: float, sender: Pid | None) -> bool: ...
 
+    # -- other nodes (``temporal_host._cluster``) -------------------------------------------------------------------
+    async def monitor_node(self, watcher: Pid, node: str) -> None:
+        """NODEDOWN to ``watcher`` when node ``node`` goes down (at once when it is down or unreachable), NODEUP
+        when it is back, until :meth:`demonitor_node`."""
+        raise NotImplementedError
+
+    async def demonitor_node(self, watcher: Pid, node: str) -> bool:
+        raise NotImplementedError
+
     # -- names ----------------------------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def register_name(self, name: str, pid: Pid) -> None:
+    async def register_name(self, name: str, pid: Pid, scope: str = "node") -> None:
         """Register ``name`` for ``pid`` (a process of any host) until it is unregistered or ``pid`` ends.
         ALREADY_EXISTS when another PID holds it (the same PID again is fine), NOT_FOUND when ``pid`` is known
         not to run, INVALID for a bad name."""
 
     @abc.abstractmethod
-    async def unregister_name(self, name: str) -> bool:
+    async def unregister_name(self, name: str, scope: str = "node") -> bool:
         """Release ``name``; False when nobody held it."""
+
+    async def whereis_name(self, name: str) -> Pid | None:
+        """The holder of ``name``: this node's names, then the cluster's (a round trip to Temporal)."""
+        return self.names.whereis(name)
+
+    @abc.abstractmethod
+    def catch_exits(self, watcher: Pid, catch: Callable[[Event], bool]) -> Callable[[], None]:
+        """Offer every EXIT posted to ``watcher`` to ``catch(event)`` first; True takes it (it goes no further).
+        ``watcher`` may be a PID no host owns: a private monitor (``host.monitor(watcher, target)``) that cannot
+        disturb the monitors of any process, as a call's watch of its target and the process groups' watch of
+        their members are. Returns the function that stops catching; called on the node's trio loop."""
 
     # -- posts: never block, never raise for a vanished target -------------------------------------------------
     @abc.abstractmethod

@@ -7,6 +7,11 @@ with the node). Packages declare their kinds in one module each (``actors/_kinds
 built-in ones into :data:`DEFAULT`. ``entries`` validates with a :class:`KindRegistry` and the node builds through
 one, so neither imports a runtime package, and adding a kind touches one package and no core file.
 
+A kind's keys are data too (:class:`Key`: name, type, default, meaning), the one place that says which keys it
+accepts: ``required`` / ``optional`` are derived from them, and ``docs/entries.md`` is generated from them
+(``python -m pidflow._reference_docs``), so the reference cannot drift from what the loader accepts. Values are
+still checked by the kind's ``check`` function: a type written as text documents, it does not validate.
+
 Rejected: packages registering themselves on import (which kinds exist would depend on what happened to be
 imported) and a second table of kind names in the node or the CLI (two places to keep in step).
 """
@@ -37,8 +42,9 @@ COMMON_KEYS = frozenset({"name", "kind", "description", "meta"})
 class Service(Protocol):
     """Something an entry started with the node; stopped in reverse start order when the node stops."""
 
-    #: The process that is the service (a root supervisor), or None.
-    pid: "Pid | None"
+    @property
+    def pid(self) -> "Pid | None":
+        """The process that is the service (a root supervisor), or None."""
 
     async def stop(self) -> None: ...
 
@@ -59,19 +65,61 @@ class Reference:
         return " or ".join([*self.kinds, *(f"a {role}" for role in self.roles)])
 
 
+def _key_set(keys: Iterable[str]) -> frozenset[str]:
+    """A kind's keys as a frozenset (``frozenset`` itself as the converter leaves its element type unknown)."""
+    return frozenset(keys)
+
+
+def _keys(keys: Iterable["Key"]) -> tuple["Key", ...]:
+    return tuple(keys)
+
+
+@attrs.frozen
+class Key:
+    """One key of an entry kind, for readers: ``name``; ``type``, as text (``"string"``, ``"duration"``,
+    ``"file://path.lua"``, ``"mapping"``); ``doc``, one line saying what it means; ``required``; ``default``, as
+    text, the value the kind uses when the key is absent (None: no default, the key's absence means something
+    of its own, said in ``doc``); ``keys``, the keys of a mapping value (or of each mapping in a list value)."""
+
+    name: str
+    type: str
+    doc: str
+    required: bool = attrs.field(default=False, kw_only=True)
+    default: str | None = attrs.field(default=None, kw_only=True)
+    keys: tuple["Key", ...] = attrs.field(default=(), kw_only=True, converter=_keys)
+
+
+def _key_names(keys: Iterable[Key], where: str) -> list[str]:
+    """The names of ``keys``; INVALID for a value that is no :class:`Key` or a name given twice (at any depth)."""
+    names: list[str] = []
+    for key in keys:
+        if not isinstance(key, Key):
+            raise Error(ErrorKind.INVALID, f"{where}: keys takes pidflow.Key values, got {type(key).__name__}")
+        if key.name in names:
+            raise Error(ErrorKind.INVALID, f"{where}: key {key.name!r} is declared twice")
+        names.append(key.name)
+        _key_names(key.keys, f"{where}: key {key.name}")
+    return names
+
+
 @attrs.frozen(kw_only=True)
 class Kind:
     """One kind of entry. Every field but ``name`` is optional; a kind that builds nothing is pure data (a
     ``temporal.client`` is read by the hosts that name it).
 
-    - ``required`` / ``optional``: its keys besides :data:`COMMON_KEYS`; any other key is an error.
+    - ``description``: one line saying what an entry of this kind is (``docs/entries.md`` shows it).
+    - ``keys``: its keys besides :data:`COMMON_KEYS`, as :class:`Key` values; any other key is an error.
+      ``meta_keys``: the keys it reads under ``meta`` (documentation only: ``meta`` is free-form).
+    - ``required`` / ``optional``: the names of its required and optional keys, derived from ``keys``. A kind
+      may give these two instead of ``keys`` (its keys are then undocumented), not both (unless they agree).
     - ``check(entry)``: problems with the values (strings, each naming the key); never raises.
     - ``verify(entry)``: problems found by loading the entry's code (importing a Python module), which
       ``pidflow check`` runs once the app loaded; never raises.
     - ``references(entry)``: the other entries it names, checked once every file is read.
     - ``check_graph(entry, registry)``: problems that need the other entries in view (an import cycle), checked
       with the references; never raises.
-    - ``host(node, entry)``: a :class:`~pidflow._host.Host`, started with the node before any service.
+    - ``host(node, entry)``: a :class:`~pidflow._host.Host`, started with the node before any service (None:
+      a built-in host this node has no use for, such as the cluster's on a node that joins none).
     - ``body(node, entry)``: an async ``main(input)`` that a local host runs as a process.
     - ``function(node, entry)``: an async callable for ``node.call`` and ``funcs.call``.
     - ``service(node, entry)``: started with the node, in declaration order, after the hosts; returns a
@@ -83,13 +131,16 @@ class Kind:
     """
 
     name: str
-    required: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    optional: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    description: str = ""
+    keys: tuple[Key, ...] = attrs.field(default=(), converter=_keys)
+    meta_keys: tuple[Key, ...] = attrs.field(default=(), converter=_keys)
+    required: frozenset[str] = attrs.field(default=frozenset(), converter=_key_set)
+    optional: frozenset[str] = attrs.field(default=frozenset(), converter=_key_set)
     check: Callable[["Entry"], Iterable[str]] | None = None
     verify: Callable[["Entry"], Iterable[str]] | None = None
     references: Callable[["Entry"], Iterable[Reference]] | None = None
     check_graph: Callable[["Entry", "Registry"], Iterable[str]] | None = None
-    host: Callable[["NodePort", "Entry"], "Host"] | None = None
+    host: Callable[["NodePort", "Entry"], "Host | None"] | None = None
     body: Callable[["NodePort", "Entry"], Body] | None = None
     function: Callable[["NodePort", "Entry"], Function] | None = None
     service: Callable[["NodePort", "Entry"], Awaitable[Service | None]] | None = None
@@ -98,10 +149,36 @@ class Kind:
     builtin: tuple[str, ...] = ()
     default_host: bool = False
 
+    def __attrs_post_init__(self) -> None:
+        """One source of key names: ``required`` / ``optional`` from ``keys``, or ``keys`` (undocumented) from
+        them when a kind gives only names."""
+        where = f"entry kind {self.name}"
+        _key_names(self.meta_keys, f"{where}: meta_keys")
+        if not self.keys:
+            both = self.required & self.optional
+            if both:
+                raise Error(ErrorKind.INVALID, f"{where}: key {sorted(both)[0]!r} is both required and optional")
+            keys = [Key(n, "any", "", required=True) for n in sorted(self.required)]
+            keys += [Key(n, "any", "") for n in sorted(self.optional)]
+            object.__setattr__(self, "keys", tuple(keys))
+            return
+        _key_names(self.keys, where)
+        required = frozenset(k.name for k in self.keys if k.required)
+        optional = frozenset(k.name for k in self.keys if not k.required)
+        if (self.required or self.optional) and (self.required, self.optional) != (required, optional):
+            raise Error(ErrorKind.INVALID, f"{where}: give keys or required/optional, not both (required and "
+                                           "optional are derived from keys)")
+        object.__setattr__(self, "required", required)
+        object.__setattr__(self, "optional", optional)
+
+    def key(self, name: str) -> Key | None:
+        """The declared key ``name`` (a top-level key of the entry), or None."""
+        return next((k for k in self.keys if k.name == name), None)
+
     @property
     def roles(self) -> frozenset[str]:
         """What the node can do with its entries: ``host``, ``process``, ``function``, ``service``."""
-        roles = set()
+        roles: set[str] = set()
         if self.host is not None:
             roles.add("host")
         if self.body is not None or self.process:
@@ -175,7 +252,7 @@ class KindRegistry:
 
     def verify(self, registry: "Registry") -> list[str]:
         """Problems found by loading the code of every entry whose kind can (``pidflow check``)."""
-        problems = []
+        problems: list[str] = []
         for entry in registry:
             kind = self._kinds.get(entry.kind)
             if kind is None or kind.verify is None:
@@ -193,7 +270,7 @@ class KindRegistry:
         kind = self._kinds.get(entry.kind)
         if kind is None:
             return []
-        problems = []
+        problems: list[str] = []
         for ref in kind.references(entry) if kind.references is not None else ():
             target = registry.find(ref.target)
             if target is None:

@@ -8,6 +8,7 @@ that a message sent from a workflow can be routed back to that node through its 
 from __future__ import annotations
 
 import re
+from typing import Any, Callable
 
 import attrs
 
@@ -18,7 +19,7 @@ _PART_RE = re.compile(r"[^|{}@]+")
 _ID_RE = re.compile(r"[^{}]+")
 
 
-def _check(pattern: "re.Pattern[str]", what: str):
+def _check(pattern: "re.Pattern[str]", what: str) -> Callable[[Any, Any, Any], None]:  # an attrs validator
     def check(instance: object, attribute: object, value: object) -> None:
         if value is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
             raise Error(ErrorKind.INVALID, f"pid {what} {value!r} must be a non-empty string without {'|{}@' if pattern is _PART_RE else '{}'}")

@@ -6,12 +6,12 @@ watchers, the event mailbox) are created on first use.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import attrs
 import trio
 
-from ._events import Event, Message
+from ._events import REPLY_PREFIX, Event, Message
 from ._pid import Pid
 from .errors import Error
 from ._mailbox import Mailbox
@@ -21,7 +21,7 @@ from ._mailbox import Mailbox
 class Process:
     pid: Pid
     name: str | None = None
-    context: dict[str, Any] = attrs.field(factory=dict)
+    context: Mapping[str, Any] = attrs.field(factory=dict)  # shared read-only with the spawn request
     trap_links: bool = False
     inbox: Mailbox[Message] = attrs.field(factory=Mailbox)
     scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
@@ -48,14 +48,37 @@ class Process:
 
     # -- delivery ---------------------------------------------------------------------------------------------
     def deliver(self, message: Message) -> None:
-        """Route to the topic listener that claimed ``message.topic``, else to the inbox."""
+        """Route to the topic listener that claimed ``message.topic``, else to the inbox. A reply to a call that
+        no longer waits for it (its topic, ``REPLY_PREFIX`` + reference, unclaimed) is dropped."""
         if self._listeners is not None:
             claimed = self._listeners.get(message.topic)
             if claimed is not None:
                 mailbox, whole = claimed
                 mailbox.put(message if whole else message.data)
                 return
+        if message.ref is not None and message.topic.startswith(REPLY_PREFIX):
+            return
         self.inbox.put(message)
+
+    def claim_reply(self, topic: str) -> Mailbox[Any]:
+        """Claim the reply topic of a call this process makes (``REPLY_PREFIX`` + its new reference): the reply's
+        data lands in the mailbox returned. Nothing of a new reference can be queued yet, so unlike
+        :meth:`listen` the inbox is not searched."""
+        if self._listeners is None:
+            self._listeners = {}
+        mailbox_type: type[Mailbox[Any]] = type(self.inbox)
+        mailbox = mailbox_type()
+        self._listeners[topic] = (mailbox, False)
+        return mailbox
+
+    def release_reply(self, topic: str) -> None:
+        """The call is over: a reply that comes later is dropped (see :meth:`deliver`). (Its mailbox is the
+        call's alone: nothing else waits on it, so it is just let go.)"""
+        listeners = self._listeners
+        if listeners is not None:
+            listeners.pop(topic, None)
+            if not listeners:
+                self._listeners = None
 
     def listen(self, topic: str, whole_message: bool) -> Mailbox[Any]:
         """Claim ``topic``: queued inbox messages of that topic move to the listener, in order, so that start
@@ -94,9 +117,11 @@ class Process:
 
     @property
     def events(self) -> Mailbox[Event]:
-        if self._events is None:
-            self._events = type(self.inbox)()
-        return self._events
+        events = self._events
+        if events is None:
+            mailbox_type: type[Mailbox[Any]] = type(self.inbox)  # the inbox's kind of mailbox, for events
+            events = self._events = mailbox_type()
+        return events
 
     # -- relations --------------------------------------------------------------------------------------------
     @property

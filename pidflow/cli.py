@@ -39,7 +39,8 @@ def to_json(value: Any) -> str:
 
 
 async def run_entry(app: str, entry_id: str, host: str | None, input: Any, *, state_dir: Path | None = None,
-                    with_services: bool = False) -> Any:
+                    with_services: bool = False, node_name: str | None = None,
+                    node_down_after: float | None = None) -> Any:
     """Run one entry to the end on a fresh node and return its result (its error is raised). The app's services
     (root supervisors) start too only ``with_services``.
 
@@ -47,7 +48,8 @@ async def run_entry(app: str, entry_id: str, host: str | None, input: Any, *, st
     goes on once a fixed version is deployed. Instead of waiting for that, the error is raised as soon as this
     node's worker reports it (its file:line in the message, the Lua traceback in ``details``); the workflow stays
     open."""
-    async with open_node(app, state_dir=state_dir, services=with_services) as node:
+    async with open_node(app, state_dir=state_dir, services=with_services, name=node_name,
+                         node_down_after=node_down_after) as node:
         entry = node.registry.get(entry_id)
         if "function" in node.kinds.get(entry.kind).roles:
             return await node.call(entry_id, *([] if input is None else [input]))
@@ -93,11 +95,14 @@ async def _exec_watching_stalls(node: Any, entry_id: str, host_id: str | None, i
 
 
 async def run_app(app: str, *, state_dir: Path | None = None, observe: str | None = None,
-                  observe_token: str | None = None) -> int:
+                  observe_token: str | None = None, node_name: str | None = None,
+                  node_down_after: float | None = None) -> int:
     """Start the app's services (root supervisors) and run until SIGINT/SIGTERM, then stop the tree in order.
     ``observe``: also serve the node's observer there (``host:port``; it stops after the node's hosts).
+    ``node_name``: the node's name in its cluster (docs/cluster.md); a named node runs even with no service of
+    its own, for the processes other nodes spawn on it.
 
-    Exits 1 when the app has nothing to run, or when a service (a root supervisor, a ``process.service``) ends
+    Exits 1 when the app has nothing to run (and the node is not named), or when a service (a root supervisor, a ``process.service``) ends
     abnormally (it gave up: restart intensity or ``max_attempts`` reached); 0 when stopped by a signal or when
     every one of them ended normally."""
     from . import observer
@@ -108,8 +113,9 @@ async def run_app(app: str, *, state_dir: Path | None = None, observe: str | Non
     if observe is not None or registry.of_kind(observer.KIND):
         observer.enable_temporal_metrics()  # before the node's Temporal clients connect
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with open_node(registry, state_dir=state_dir or default_state_dir(app)) as node:
-            if not node.services:
+        async with open_node(registry, state_dir=state_dir or default_state_dir(app), name=node_name,
+                             node_down_after=node_down_after) as node:
+            if not node.services and node_name is None:
                 print(f"pidflow: {app} has nothing to run: no root supervisor or service starts with it "
                       "(run one entry with --entry ID)", file=sys.stderr)
                 return 1
@@ -230,6 +236,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--observe", nargs="?", const="127.0.0.1:0", metavar="ADDR",
                      help="serve the node's observer (JSON API, events, web page, /metrics) on ADDR: host:port, or "
                           "a port on 127.0.0.1 (alone: a free port); its URL is printed")
+    run.add_argument("--node", metavar="NAME",
+                     help="the node's name in the cluster of its Temporal namespace (unique there; docs/cluster.md)")
+    run.add_argument("--node-down-after", type=float, metavar="SECONDS",
+                     help="how soon another node's death reaches watchers here (default: $PIDFLOW_NODE_DOWN_AFTER, "
+                          "else 15)")
     run.add_argument("--observe-token", metavar="TOKEN",
                      help="the token every observer request needs (default: $PIDFLOW_OBSERVER_TOKEN); required when "
                           "--observe is not a loopback address")
@@ -308,6 +319,8 @@ async def _durable(args: argparse.Namespace) -> int:
                 print("\n".join(table(rows)))
             else:
                 print(f"pidflow: no {'' if args.all else 'running '}workflows of {args.app}", file=sys.stderr)
+        elif pid is None:  # (durable_pid gave one for every other command)
+            raise Error(ErrorKind.INVALID, f"pidflow {args.command} takes a PID")
         elif args.command == "terminate":
             await admin.terminate(pid, args.reason)
             print(f"terminated {pid}")
@@ -366,11 +379,13 @@ def main(argv: list[str] | None = None) -> int:
                     raise Error(ErrorKind.INVALID, "--observe serves a running app: drop --entry")
                 value = trio.run(functools.partial(run_entry, args.app, args.entry, args.host,
                                                    _parse_input(args.input), state_dir=args.state_dir,
-                                                   with_services=args.with_services))
+                                                   with_services=args.with_services, node_name=args.node,
+                                                   node_down_after=args.node_down_after))
                 print(to_json(value))
                 return 0
             return trio.run(functools.partial(run_app, args.app, state_dir=args.state_dir, observe=args.observe,
-                                              observe_token=args.observe_token or _observer_token_env()))
+                                              observe_token=args.observe_token or _observer_token_env(),
+                                              node_name=args.node, node_down_after=args.node_down_after))
         if args.command == "tree" or (args.command == "ps" and args.url is not None):
             return _observed(args)
         if args.command == "ps" and args.app is None:

@@ -81,7 +81,7 @@ def _scalars_ok(values: Any, types: set[type]) -> bool:
     if float in types:
         if types <= _NUMBERS:
             total = sum(values)  # nan or inf when one is (or when finite ones overflow: then the walk decides)
-            return total - total == 0.0
+            return bool(total - total == 0.0)
         return all(v - v == 0.0 for v in values if type(v) is float)
     return True
 
@@ -287,7 +287,8 @@ def encode_msgpack(value: Any) -> bytes:
             return sorted(obj)
         raise TypeError(f"cannot encode {type(obj).__name__}")
 
-    return msgpack.packb(value, default=default, use_bin_type=True)
+    packed: bytes = msgpack.packb(value, default=default, use_bin_type=True)
+    return packed
 
 
 def roundtrip(value: Any, *, what: str = "payload") -> Any:

@@ -11,7 +11,7 @@ workflow's worker, a worker's client, a supervisor's children) are checked after
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 import attrs
 import yaml
@@ -130,7 +130,7 @@ class Registry:
     def of_kind(self, *kinds: str) -> list[Entry]:
         return [e for e in self._entries.values() if e.kind in kinds]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Entry]:
         return iter(self._entries.values())
 
     def __len__(self) -> int:

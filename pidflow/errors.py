@@ -79,7 +79,7 @@ class Error(Exception):
     def __hash__(self) -> int:
         return hash((self.kind, self.message, self.retryable))
 
-    def __reduce__(self):  # keep pickling (used by thread/process hops) lossless
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # keep pickling (used by thread/process hops) lossless
         return (_rebuild, (self.kind.value, self.message, self.retryable, self.details))
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,14 +94,32 @@ class Error(Exception):
         return cls(data["kind"], data.get("message", ""), retryable=data.get("retryable"), details=data.get("details"))
 
     @classmethod
-    def wrap(cls, exc: BaseException, kind: ErrorKind = ErrorKind.INTERNAL) -> "Error":
-        """Box any exception as an Error (an Error passes through), keeping the traceback in ``details``."""
+    def wrap(cls, exc: BaseException, kind: ErrorKind | None = None) -> "Error":
+        """Box any exception as an Error (an Error passes through), keeping the traceback in ``details``: this is
+        how an exception raised by user code (a process body, a ``function.py``, an HTTP handler) leaves it. The
+        kind is ``kind`` when given, else the first row of :data:`EXCEPTION_KINDS` that the exception is an
+        instance of (a ``ValueError`` is INVALID, not retryable), else INTERNAL (retryable); ``retryable`` is the
+        kind's default. To choose the kind and retryable flag yourself, raise :class:`Error`."""
         if isinstance(exc, Error):
             return exc
         import traceback
 
+        if kind is None:
+            kind = next((k for types, k in EXCEPTION_KINDS if isinstance(exc, types)), ErrorKind.INTERNAL)
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return cls(kind, f"{type(exc).__name__}: {exc}", details={"traceback": tb})
+
+
+#: The kind of a Python exception from user code (:meth:`Error.wrap`), first match wins; anything else is INTERNAL
+#: (retryable). Each kind keeps its default ``retryable``: INVALID, NOT_FOUND and PERMISSION_DENIED are not
+#: retried (the same input fails the same way), TIMEOUT and UNAVAILABLE are. Documented in docs/python.md, Errors.
+EXCEPTION_KINDS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], ErrorKind], ...] = (
+    (TimeoutError, ErrorKind.TIMEOUT),
+    (ConnectionError, ErrorKind.UNAVAILABLE),
+    (PermissionError, ErrorKind.PERMISSION_DENIED),
+    (FileNotFoundError, ErrorKind.NOT_FOUND),
+    ((ValueError, TypeError, LookupError), ErrorKind.INVALID),  # UnicodeError, JSONDecodeError; KeyError, IndexError
+)
 
 
 def _rebuild(kind: str, message: str, retryable: bool, details: Any) -> Error:

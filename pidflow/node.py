@@ -14,9 +14,11 @@ import contextlib
 import inspect
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
+import sniffio
 import trio
 
 from . import _kind
@@ -24,7 +26,7 @@ from . import entries as entries_mod
 from ._api import ProcessAPI, current_context
 from ._bookkeeper import DEFAULT_CAPACITY, Bookkeeper, Directory
 from ._events import Event, EventKind, ExitResult, Message
-from ._host import Host, NodePort, SpawnRequest, noproc
+from ._host import Host, NodePort, SpawnRequest
 from ._introspection import ObserverEvent, ProcessInfo, TreeNode
 from ._kind import Body, Function, KindRegistry, Service
 from ._mailbox import Mailbox
@@ -39,8 +41,14 @@ class Node(NodePort):
     """Routes operations to hosts. Use :func:`open_node`; ``node.process`` is the API for top-level code."""
 
     def __init__(self, registry: Registry, *, kinds: KindRegistry | None = None, name: str | None = None,
-                 state_dir: Path | None = None, start_services: bool = True) -> None:
+                 state_dir: Path | None = None, start_services: bool = True,
+                 node_down_after: float | None = None) -> None:
+        if name is not None:
+            check_node_name(name)
         self.name = name or f"node-{secrets.token_hex(4)}"
+        self.named = name is not None
+        self.creation = _base36(time.time_ns() // 1_000_000) if self.named else ""
+        self.node_down_after = node_down_after
         self.registry = registry
         self.kinds = kinds or _kind.DEFAULT
         self.state_dir = state_dir or default_state_dir(registry)
@@ -75,15 +83,19 @@ class Node(NodePort):
     async def _start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
         builtin = [Entry(entry_id, kind.name, {}) for kind in self.kinds for entry_id in kind.builtin]
-        if not builtin:
+        root_host = next((entry.id for entry in builtin if self._kind_of(entry).default_host), None)
+        if root_host is None:
             raise Error(ErrorKind.INVALID, "no entry kind provides a built-in host for the node's own process")
         for entry in [*builtin, *(e for e in self.registry if self._kind_of(e).host is not None)]:
             kind = self._kind_of(entry)
             assert kind.host is not None
-            host = await self._add_host(kind.host(self, entry))
+            made = kind.host(self, entry)
+            if made is None:
+                continue
+            host = await self._add_host(made)
             if kind.default_host and (self.default_host_id is None or self.default_host_id in kind.builtin):
                 self.default_host_id = host.id
-        self.process = ProcessAPI(self, self.hosts[builtin[0].id].add_root())
+        self.process = ProcessAPI(self, self.hosts[root_host].add_root())
         for entry in self.registry if self._start_services else ():
             start = self._kind_of(entry).service
             if start is not None:
@@ -101,6 +113,9 @@ class Node(NodePort):
 
     async def start_task(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         return await self._nursery.start(async_fn, *args)
+
+    def start_soon_task(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        self._nursery.start_soon(async_fn, *args)
 
     def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` when the node stops, after every host (latest registered first)."""
@@ -125,6 +140,8 @@ class Node(NodePort):
     def host(self, host_id: str | None) -> Host:
         host_id = host_id or self.default_host_id or ""
         host = self.hosts.get(host_id)
+        if host is None and isinstance(host_id, str) and "@" in host_id:
+            return self._host_on_node(host_id)
         if host is None:
             known = ", ".join(sorted(self.hosts))
             if host_id in self.registry:
@@ -134,9 +151,24 @@ class Node(NodePort):
             raise Error(ErrorKind.NOT_FOUND, f"host {shown} not found (hosts: {known})", details={"host": host_id})
         return host
 
+    def _host_on_node(self, host_id: str) -> Host:
+        """``HOST@NODE``: that host of this node, or of another node of the cluster (spawn only)."""
+        local, _, node = host_id.rpartition("@")
+        if not local or not node or "@" in local:
+            raise Error(ErrorKind.INVALID, f"host {host_id!r}: expected 'HOST' or 'HOST@NODE'",
+                        details={"host": host_id})
+        if node == self.name:
+            return self.host(local)
+        remote = self.resources.get("remote_nodes")
+        if remote is None:
+            raise Error(ErrorKind.UNAVAILABLE, f"host {host_id} is on node {node}, which this node cannot reach "
+                                               f"(it is in no cluster: give it a name or a Temporal client)",
+                        details={"host": host_id, "node": node})
+        return remote.on_node(local, node)  # type: ignore[no-any-return]
+
     def route(self, pid: Pid) -> Host:
         if pid.node is not None and pid.node != self.name:
-            remote = self.resources.get("remote_nodes")
+            remote: Host | None = self.resources.get("remote_nodes")
             if remote is None:
                 raise Error(ErrorKind.UNAVAILABLE, f"{pid} belongs to node {pid.node}, which this node cannot reach")
             return remote
@@ -149,11 +181,12 @@ class Node(NodePort):
                 return body
         elif callable(entry):
             code = getattr(entry, "__code__", None)
+            callable_body: Body = entry
             if code is not None and code.co_flags & inspect.CO_COROUTINE:
-                return entry
+                return callable_body
             if not inspect.iscoroutinefunction(entry) and not inspect.iscoroutinefunction(getattr(entry, "__call__", None)):
                 raise Error(ErrorKind.INVALID, f"a process body must be an async function, got {entry!r}")
-            return entry
+            return callable_body
         else:
             raise Error(ErrorKind.INVALID, f"entry must be an entry id or an async function, got {type(entry).__name__}")
         spec = self.registry.get(entry)
@@ -210,7 +243,8 @@ class Node(NodePort):
             self._exit_waiters_remove(request.parent, waiter)
             early, waiter._early = waiter._early, []
             for event in early:  # EXITs caught for the caller before the child's PID was known
-                self.post_event(request.parent, event)
+                if request.parent is not None:
+                    self.post_event(request.parent, event)
             if waiter._result is None and waiter.pid is not None and request.parent is not None:
                 with trio.CancelScope(shield=True):  # abandoned: its EXIT must not reach events() later
                     await self.unmonitor(request.parent, waiter.pid)
@@ -230,8 +264,9 @@ class Node(NodePort):
     async def link(self, watcher: Process, target: Pid) -> None:
         if target == watcher.pid:
             raise Error(ErrorKind.INVALID, "can't link to self")
-        if not await self.route(target).link(watcher.pid, target):
-            reason = noproc(target)
+        host = self.route(target)
+        if not await host.link(watcher.pid, target):
+            reason = host.link_refused(target)
             if not watcher.trap_links:
                 raise reason
             self.post_event(watcher.pid, Event.link_down(target, reason))
@@ -251,13 +286,45 @@ class Node(NodePort):
     async def shutdown(self, pid: Pid, timeout: float, sender: Pid | None) -> bool:
         return await self.route(pid).shutdown(pid, timeout, sender)
 
+    # -- other nodes ------------------------------------------------------------------------------------------------
+    async def monitor_node(self, watcher: Pid, node: str) -> None:
+        """``watcher`` gets NODEDOWN when node ``node`` goes down (at once when it is down, unknown, or this node
+        is in no cluster) and NODEUP when it comes back, until :meth:`demonitor_node`. Monitoring this node
+        itself gives nothing (it cannot see itself go down)."""
+        check_node_name(node)
+        if node == self.name:
+            return
+        remote = self.resources.get("remote_nodes")
+        if remote is None:
+            self.post_event(watcher, Event.node_down(node, Error(
+                ErrorKind.UNAVAILABLE, f"node {node} is unreachable: this node is in no cluster (noconnection)",
+                details={"reason": "noconnection", "node": node})))
+            return
+        await remote.monitor_node(watcher, node)
+
+    async def demonitor_node(self, watcher: Pid, node: str) -> bool:
+        check_node_name(node)
+        remote = self.resources.get("remote_nodes")
+        return bool(remote is not None and await remote.demonitor_node(watcher, node))
+
+    def nodes(self) -> dict[str, bool | None]:
+        """The other nodes of the cluster this node has dealt with: name -> up (None: not asked yet); empty when
+        it is in no cluster."""
+        remote = self.resources.get("remote_nodes")
+        known: dict[str, bool | None] = remote.nodes() if remote is not None else {}
+        return known
+
     # -- names ------------------------------------------------------------------------------------------------------
-    async def register_name(self, name: str, pid: Pid) -> None:
+    async def register_name(self, name: str, pid: Pid, scope: str = "node") -> None:
         """Register ``name`` for ``pid`` and monitor it with ``names.watcher``, so that every name it holds is
         released when it ends, on whichever host it runs (a workflow: once this node learns of its end). Every
         registration monitors again: a local host keeps one watcher; a workflow host renews its watch of the
-        current run, so the end of a run that ended just before never releases a name its successor registered."""
+        current run, so the end of a run that ended just before never releases a name its successor registered.
+
+        ``scope="cluster"``: unique across the nodes of the cluster (``temporal_host._cluster_names``), released
+        when ``pid`` ends or this node is declared down; UNAVAILABLE on a node in no cluster."""
         check_name(name)
+        scope = check_scope(scope)
         if not isinstance(pid, Pid):
             raise Error(ErrorKind.INVALID, f"register takes a pid, got {type(pid).__name__}", details={"argument": "pid"})
         host = self.route(pid)
@@ -265,24 +332,54 @@ class Node(NodePort):
             raise Error(ErrorKind.NOT_FOUND, f"can't register name {name!r}: no such process {pid}",
                         details={"reason": "noproc", "name": name})
         names = self.names
-        new = names.register(name, pid)
+        if scope == "cluster":
+            new = await self._cluster("register a cluster name").names.register(name, pid)
+        else:
+            new = names.register(name, pid)
         try:
             await host.monitor(names.watcher, pid)
         except BaseException:
-            if new and names.whereis(name) == pid:
+            if new and scope == "node" and names.whereis(name) == pid:
                 names.unregister(name)
+            elif new and scope == "cluster":
+                with trio.CancelScope(shield=True):
+                    await self._cluster("release a cluster name").names.unregister(name)
             raise
 
-    async def unregister_name(self, name: str) -> bool:
-        holder = self.names.unregister(name)
-        if holder is None:
-            return False
-        if not self.names.names_of(holder):  # its last name: stop watching it
+    async def unregister_name(self, name: str, scope: str = "node") -> bool:
+        if check_scope(scope) == "cluster":
+            cluster = self._cluster("unregister a cluster name")
+            holder = cluster.names.mine.get(check_name(name))
+            released: bool = await cluster.names.unregister(name)
+        else:
+            holder = self.names.unregister(name)
+            released = holder is not None
+        if holder is not None and not self._names_of(holder):  # its last name: stop watching it
             try:
                 await self.route(holder).unmonitor(self.names.watcher, holder)
             except Error:
                 pass
-        return True
+        return released
+
+    async def whereis_name(self, name: str) -> Pid | None:
+        """The holder of ``name``: this node's registry first (no round trip), then the cluster's names."""
+        holder = self.names.whereis(name)
+        if holder is None:
+            remote = self.resources.get("remote_nodes")
+            if remote is not None:
+                holder = await remote.names.whereis(name)
+        return holder
+
+    def _names_of(self, pid: Pid) -> list[str]:
+        remote = self.resources.get("remote_nodes")
+        return [*self.names.names_of(pid), *(remote.names.names_of(pid) if remote is not None else ())]
+
+    def _cluster(self, doing: str) -> Any:
+        remote = self.resources.get("remote_nodes")
+        if remote is None:
+            raise Error(ErrorKind.UNAVAILABLE, f"can't {doing}: this node is in no cluster (give it a name, or a "
+                                               "Temporal client: docs/cluster.md)")
+        return remote
 
     # -- observing (pidflow._introspection; the observer's JSON API, page, terminal and metrics read these) --------
     @property
@@ -389,7 +486,12 @@ class Node(NodePort):
             if self._offer_exit(pid, event):
                 return
             if pid == self.names.watcher:  # a holder ended: its names go with it
-                self.names.release(event.from_)  # type: ignore[arg-type]
+                holder = event.sender
+                assert holder is not None
+                self.names.release(holder)
+                remote = self.resources.get("remote_nodes")
+                if remote is not None and remote.names.names_of(holder):
+                    self.start_soon_task(remote.names.release, holder)
                 return
         try:
             self.route(pid).deliver_event(pid, event)
@@ -407,6 +509,11 @@ class Node(NodePort):
             self.route(pid).forget_link(pid, other)
         except Error:
             pass
+
+    def catch_exits(self, watcher: Pid, catch: Callable[[Event], bool]) -> Callable[[], None]:
+        catcher: Any = _Catcher(catch)  # (an exit waiter is anything with offer(event) -> bool)
+        self._exit_waiters_add(watcher, catcher)
+        return lambda: self._exit_waiters_remove(watcher, catcher)
 
     # exec waits on a private channel so that other EXIT events stay in the caller's events() stream.
     def _exit_waiters_add(self, parent: Pid | None, waiter: "_ExitWaiter") -> None:
@@ -427,6 +534,15 @@ class Node(NodePort):
             if waiter.offer(event):
                 return True
         return False
+
+
+class _Catcher:
+    """An EXIT catcher of :meth:`Node.catch_exits`: the ``offer`` of an exit waiter is its ``catch``."""
+
+    __slots__ = ("offer",)
+
+    def __init__(self, catch: Callable[[Event], bool]) -> None:
+        self.offer = catch
 
 
 class _ExitWaiter:
@@ -463,6 +579,33 @@ class _ExitWaiter:
         return self._result
 
 
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while number:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+    return text or "0"
+
+
+def check_scope(scope: object) -> str:
+    """A name's scope: ``"node"`` (``"local"`` too) or ``"cluster"``; INVALID naming ``scope`` otherwise."""
+    if scope in ("node", "local"):
+        return "node"
+    if scope == "cluster":
+        return "cluster"
+    raise Error(ErrorKind.INVALID, f"scope must be 'node' or 'cluster', got {scope!r}"[:200],
+                details={"argument": "scope"})
+
+
+def check_node_name(node: object) -> str:
+    """A node name as an argument: INVALID naming it unless it can be a PID's node part."""
+    if not isinstance(node, str) or not node or any(c in node for c in "|{}@"):
+        raise Error(ErrorKind.INVALID, f"a node name must be a non-empty string without '|{{}}@', got {node!r}",
+                    details={"argument": "node"})
+    return node
+
+
 def default_state_dir(app: str | Path | Registry | None) -> Path:
     """Where a node keeps its state (the embedded Temporal server's database): ``PIDFLOW_STATE_DIR`` if set,
     else ``.pidflow`` in the app's folder (the folder of its first YAML file), whatever the current directory;
@@ -479,6 +622,22 @@ def default_state_dir(app: str | Path | Registry | None) -> Path:
     return Path.cwd() / ".pidflow"
 
 
+def _check_trio() -> None:
+    """INVALID, saying what to use, when ``open_node`` is not awaited under trio (trio itself would fail with an
+    AttributeError deep inside ``open_nursery``)."""
+    try:
+        library: str | None = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        library = None
+    if library == "trio":
+        return
+    if library == "asyncio":
+        raise Error(ErrorKind.INVALID, "pidflow.open_node runs under trio, and this is asyncio: in an asyncio program "
+                                       "use 'async with pidflow.aio.open_node(...)'")
+    raise Error(ErrorKind.INVALID, f"pidflow.open_node runs under trio (trio.run), not under {library or 'this loop'}; "
+                                   "from asyncio use pidflow.aio.open_node")
+
+
 @contextlib.asynccontextmanager
 async def open_node(
     app: str | Path | Registry | None = None,
@@ -487,6 +646,7 @@ async def open_node(
     state_dir: str | Path | None = None,
     kinds: KindRegistry | None = None,
     services: bool = True,
+    node_down_after: float | None = None,
 ) -> AsyncIterator[Node]:
     """Start a node: its hosts (and Temporal workers), then its services (root supervisors), then yield it; on
     exit stop everything in order.
@@ -496,7 +656,12 @@ async def open_node(
     registered with :func:`pidflow.register_kind`) says what each entry kind builds. ``services=False`` starts
     the hosts only (no root supervisors), to run one entry of an app. ``state_dir``: see
     :func:`default_state_dir`.
+
+    ``name`` names the node (a PID part: no ``|{}@``); a named node, or one whose app uses Temporal, joins the
+    cluster of its Temporal namespace (docs/cluster.md), where the name must be free. ``node_down_after``: the
+    bound in seconds from another node's death to the EXITs here (default ``PIDFLOW_NODE_DOWN_AFTER``, else 15).
     """
+    _check_trio()
     if app is None:
         registry = Registry()
     elif isinstance(app, Registry):
@@ -504,7 +669,7 @@ async def open_node(
     else:
         registry = entries_mod.load(app, kinds)
     node = Node(registry, kinds=kinds, name=name, state_dir=Path(state_dir) if state_dir else default_state_dir(app),
-                start_services=services)
+                start_services=services, node_down_after=node_down_after)
     try:
         async with trio.open_nursery() as nursery:
             try:

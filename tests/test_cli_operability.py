@@ -145,14 +145,14 @@ def test_log_format_json_prints_one_object_per_line_with_the_crash_facts(tmp_pat
           - {name: boom, kind: process.py, source: "boom_json:boom"}
     """, boom_json__py="""
         async def boom(_input):
-            raise ValueError("bad input")
+            raise RuntimeError("bad input")
     """)
     done = pidflow("--log-format", "json", "run", str(app), "--entry", "app:boom")
     assert done.returncode == 1
     records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     [crash] = [r for r in records if r["level"] == "ERROR"]
     assert crash["logger"] == "pidflow" and crash["entry"] == "app:boom" and crash["error_kind"] == "INTERNAL"
-    assert crash["pid"].startswith("{pidflow:local@") and "ValueError: bad input" in crash["message"]
+    assert crash["pid"].startswith("{pidflow:local@") and "RuntimeError: bad input" in crash["message"]
 
 
 def test_help_is_plain_text() -> None:

@@ -98,15 +98,52 @@ def test_pickle_round_trip_keeps_every_field() -> None:
 
 def test_wrap_boxes_exception_as_internal_with_traceback() -> None:
     def fail() -> None:
-        raise KeyError("missing")
+        raise RuntimeError("missing")
 
     try:
         fail()
-    except KeyError as exc:
+    except RuntimeError as exc:
         err = Error.wrap(exc)
     assert err.kind is ErrorKind.INTERNAL and err.retryable
-    assert err.message == "KeyError: 'missing'"
-    assert "in fail" in err.details["traceback"] and "KeyError" in err.details["traceback"]
+    assert err.message == "RuntimeError: missing"
+    assert "in fail" in err.details["traceback"] and "RuntimeError" in err.details["traceback"]
+
+
+@pytest.mark.parametrize(("exc", "kind", "retryable"), [
+    (ValueError("bad"), ErrorKind.INVALID, False), (TypeError("bad"), ErrorKind.INVALID, False),
+    (KeyError("k"), ErrorKind.INVALID, False), (IndexError("i"), ErrorKind.INVALID, False),
+    (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"), ErrorKind.INVALID, False),
+    (TimeoutError("slow"), ErrorKind.TIMEOUT, True), (ConnectionRefusedError("no"), ErrorKind.UNAVAILABLE, True),
+    (PermissionError("no"), ErrorKind.PERMISSION_DENIED, False), (FileNotFoundError("f"), ErrorKind.NOT_FOUND, False),
+    (RuntimeError("r"), ErrorKind.INTERNAL, True), (ZeroDivisionError("z"), ErrorKind.INTERNAL, True),
+])
+def test_wrap_gives_a_python_exception_the_kind_of_its_table_row(exc: BaseException, kind: ErrorKind,
+                                                                 retryable: bool) -> None:
+    err = Error.wrap(exc)
+    assert (err.kind, err.retryable) == (kind, retryable)
+    assert err.message.startswith(type(exc).__name__ + ":")
+
+
+def test_wrap_with_a_kind_keeps_that_kind() -> None:
+    assert Error.wrap(ValueError("x"), ErrorKind.CONFLICT).kind is ErrorKind.CONFLICT
+
+
+async def _bad_input(_input: object) -> None:
+    raise ValueError("quantity must be positive")
+
+
+async def _chosen(_input: object) -> None:
+    raise Error(ErrorKind.UNAVAILABLE, "the bank is down", retryable=False)
+
+
+async def test_a_value_error_from_a_process_is_invalid_and_a_raised_error_keeps_its_kind() -> None:
+    async with pidflow.open_node() as node:
+        with pytest.raises(Error, match="ValueError: quantity must be positive") as info:
+            await node.process.exec(_bad_input)
+        assert (info.value.kind, info.value.retryable) == (ErrorKind.INVALID, False)
+        with pytest.raises(Error, match="the bank is down") as info:
+            await node.process.exec(_chosen)
+        assert (info.value.kind, info.value.retryable) == (ErrorKind.UNAVAILABLE, False)
 
 
 def test_wrap_passes_an_error_through_unchanged() -> None:

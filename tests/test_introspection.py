@@ -34,7 +34,7 @@ async def flaky(input):
     mark = pathlib.Path(input)
     if not mark.exists():
         mark.write_text("ran")
-        raise ValueError("first run fails")
+        raise RuntimeError("first run fails")
     await pidflow.process.inbox().receive()
 '''
 
@@ -88,7 +88,7 @@ async def noop(_input: Any = None) -> str:
 
 
 async def crasher(_input: Any = None) -> None:
-    raise ValueError("boom")
+    raise RuntimeError("boom")
 
 
 async def test_a_python_process_is_described_field_by_field(node: pidflow.Node) -> None:
@@ -255,8 +255,8 @@ async def test_events_come_in_order_spawn_crash_exit_and_restart(tmp_path: Path,
         assert brief([spawn, crash, exit_]) == [("spawn", pid), ("crash", pid), ("exit", pid)]
         assert spawn.details == {"parent": str(node.process.pid()), "host": "app:processes"}
         assert spawn.entry == f"{__name__}.crasher"
-        assert crash.details["error"]["kind"] == "INTERNAL" and "ValueError: boom" in crash.details["error"]["message"]
-        assert "raise ValueError" in crash.details["error"]["details"]["traceback"]
+        assert crash.details["error"]["kind"] == "INTERNAL" and "RuntimeError: boom" in crash.details["error"]["message"]
+        assert "raise RuntimeError" in crash.details["error"]["details"]["traceback"]
         assert exit_.details == {"error": crash.details["error"], "kind": "INTERNAL"}
 
         ok = await node.process.spawn(noop)

@@ -1,18 +1,22 @@
 """Local processes: spawn workers, send them jobs, collect replies, watch them exit."""
 
+from typing import Any
+
 import pidflow
 from pidflow import process
 
 
-async def squarer(_input):
+async def squarer(_input: Any) -> str | None:
     """Reply to every 'square' request until told to stop."""
     async for message in process.inbox():
         if message.topic == "stop":
             return "stopped"
-        await process.send(message.sender, "result", {"n": message.data, "square": message.data ** 2})
+        if message.sender is not None:  # (None: sent from outside any process, nobody to answer)
+            await process.send(message.sender, "result", {"n": message.data, "square": message.data ** 2})
+    return None  # (the inbox closes only when the process ends)
 
 
-async def main(input):
+async def main(input: dict[str, Any] | None) -> dict[str, Any]:
     count = (input or {}).get("workers", 3)
     workers = [await process.spawn_monitored("app:squarer", "app:processes") for _ in range(count)]
     results = process.listen("result")

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
 from .._api import call_context
-from .._kind import Body, Kind
+from .._kind import Body, Key, Kind
 from ..entries import Entry
 from ..errors import Error, ErrorKind
 from ._local_host import LocalHost
@@ -40,7 +40,7 @@ def python_callable(entry: Entry) -> Callable[..., Any]:
         sys.path.append(str(entry.file.parent))
     try:
         module = importlib.import_module(module_name)
-        fn = getattr(module, attr)
+        fn: Callable[..., Any] = getattr(module, attr)
     except (ImportError, AttributeError) as exc:
         raise Error(ErrorKind.NOT_FOUND, f"entry {entry.id}: cannot load {entry.spec['source']}: {exc}") from None
     except Exception as exc:  # the module itself failed while importing
@@ -88,10 +88,20 @@ def _python_function(node: "NodePort", entry: Entry) -> Callable[..., Awaitable[
     return call
 
 
+def _source(what: str) -> Key:
+    return Key("source", "package.module:function", what + "; modules beside the YAML file are importable",
+               required=True)
+
+
 KINDS = (
-    Kind(name="process.host", host=_local_host, builtin=(BUILTIN_HOST,), default_host=True),
-    Kind(name="process.py", required={"source"}, check=_check_python_source, verify=_verify_body,
-         body=_python_body),
-    Kind(name="function.py", required={"source"}, check=_check_python_source, verify=_verify_function,
-         function=_python_function),
+    Kind(name="process.host", host=_local_host, builtin=(BUILTIN_HOST,), default_host=True,
+         description=f"A local host: its processes are trio tasks of this node. Every node has the built-in "
+                     f"`{BUILTIN_HOST}`, the default host unless the app declares one of these."),
+    Kind(name="process.py", check=_check_python_source, verify=_verify_body, body=_python_body,
+         description="A Python process: an `async def main(input)` run as a process on a local host.",
+         keys=(_source("the process body, an async function main(input)"),)),
+    Kind(name="function.py", check=_check_python_source, verify=_verify_function, function=_python_function,
+         description="A Python function for `node.call`, Lua `funcs.call` (an activity inside workflows) and "
+                     "`http.endpoint` handlers.",
+         keys=(_source("the function (def or async def) called with the caller's arguments"),)),
 )

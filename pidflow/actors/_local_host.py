@@ -27,6 +27,7 @@ from .._introspection import ProcessInfo
 from .._events import Event, ExitResult, Message
 from .._nursery import serve_nursery
 from .._host import Host, SpawnRequest, linked_failure, noproc
+from .._kind import Key
 from .._pid import Pid
 from ..errors import Error, ErrorKind
 from .._process import Process
@@ -38,6 +39,11 @@ if TYPE_CHECKING:
 Body = Callable[[Any], Awaitable[Any]]
 
 _LOCAL_OPTIONS = {"trap_links": bool}
+#: The local host's spawn options, for docs/options.md (``python -m pidflow._reference_docs``); one per key above.
+OPTION_DOCS = (
+    Key("trap_links", "boolean", "the new process traps links from its start: a linked process's abnormal end "
+                                 "arrives as a LINK_DOWN event instead of ending it", default="false"),
+)
 
 
 class LocalHost(Host):
@@ -53,12 +59,14 @@ class LocalHost(Host):
         self._closing = False
         self._book: Bookkeeper = None  # type: ignore[assignment]  # the node's, set by start()
         self._node_name: str | None = None
+        self._id_prefix = ""
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     async def start(self, node: "NodePort") -> None:
         self.node = node
         self._book = node.bookkeeper
         self._node_name = node.name
+        self._id_prefix = f"{node.creation}." if node.creation else ""
         self._nursery = await node.start_task(serve_nursery, self._stopped)
 
 
@@ -124,7 +132,7 @@ class LocalHost(Host):
                     proc.messages_in += len(request.messages)
                 return existing
         body: Body = self.node.resolve_body(request.entry, self.id)
-        pid = Pid.trusted(self.id, str(next(self._ids)), self.node.name)
+        pid = Pid.trusted(self.id, f"{self._id_prefix}{next(self._ids)}", self.node.name)
         options = request.options
         proc = Process(pid, request.name, request.context, bool(options.get("trap_links", False)) if options else False)
         proc.entry = request.entry
@@ -410,7 +418,8 @@ def lua_where(task: Any) -> str | None:
         for frame, _ in task.iter_await_frames():
             obj = frame.f_locals.get("self")
             if obj is not None and callable(getattr(type(obj), "lua_where", None)):
-                return obj.lua_where()
+                where: str | None = obj.lua_where()
+                return where
     except Exception:  # noqa: BLE001 - introspection must never fail the caller
         return None
     return None

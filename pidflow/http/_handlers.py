@@ -3,12 +3,13 @@
 Design note. Each request gets a fresh process on the node's default host (spawned through ``node.spawn``, so it
 has a PID and the process API, and its context holds ``request_id``). Its body sets
 :data:`~pidflow.http._exchange.CURRENT` to the request's :class:`Exchange` in its own task, runs the handler
-(a ``function.lua`` as the process itself, through ``lua_bindings.local_process_body``; any other function entry,
-``function.py``, through ``node.function`` with the process's context), and records the outcome in a
-:class:`_Run` that the request task waits on; the process's own end (its EXIT, its crash report on logger
-``pidflow`` with the Lua file:line or the Python traceback) is the host's, as for any process. A handler that runs
-past the timeout is terminated and the client gets 504; a request task cancelled while it waits (the client left,
-the graceful stop ran out) terminates its handler too, so no handler outlives its request.
+(a ``function.lua`` as the process itself, through ``lua_bindings.local_process_body``, on a Lua state of the
+entry's pool: reused from one request to the next and reset in between, see ``lua_bindings/_state_pool.py``; any
+other function entry, ``function.py``, through ``node.function`` with the process's context), and records the
+outcome in a :class:`_Run` that the request task waits on; the process's own end (its EXIT, its crash report on
+logger ``pidflow`` with the Lua file:line or the Python traceback) is the host's, as for any process. A handler
+that runs past the timeout is terminated and the client gets 504; a request task cancelled while it waits (the
+client left, the graceful stop ran out) terminates its handler too, so no handler outlives its request.
 
 Rejected: waiting for the handler's EXIT through a monitor (``node.exec``): every request would go through the
 node's per-parent table of exit waiters, and the timeout needs the PID that ``exec`` does not give back.
@@ -28,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping
 
 import attrs
 import trio
@@ -91,7 +92,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     """A receive that gives the already read body once, then the connection's own messages (a disconnect)."""
     pending = [{"type": "http.request", "body": body, "more_body": False}]
 
-    async def replay() -> dict[str, Any]:
+    async def replay() -> MutableMapping[str, Any]:
         if pending:
             return pending.pop()
         return await receive()
@@ -116,7 +117,7 @@ def handler_call(node: "NodePort", func: Entry) -> Call:
     """How the handler process runs ``func`` (built once per endpoint: a Lua source is compiled, a Python module
     imported now, so that a broken handler fails the server's start)."""
     if func.kind in LUA_FUNCTIONS:
-        body = local_process_body(node, func, lua_imports(func, node.registry))
+        body = local_process_body(node, func, lua_imports(func, node.registry), function=True)
 
         async def call_lua(request: Request) -> Any:
             return await body()  # no arguments: the seed's handler() reads the request from the http module

@@ -19,9 +19,10 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from .._kind import Kind, Reference
+from .._kind import Key, Kind, Reference
 from ..entries import Entry, Registry, qualify
 from ..errors import Error
+from . import _middleware, _server
 from ._middleware import middleware_config
 from ._routes import (
     METHODS,
@@ -240,13 +241,113 @@ async def _service(node: "NodePort", entry: Entry) -> HttpServer | None:
     return await start_server(node, entry.id, config, server_app(node, entry.id), what=SERVICE)
 
 
+# -- the keys, for docs/entries.md -------------------------------------------------------------------------------------
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+_MIDDLEWARE_DOCS = {
+    "request_id": "X-Request-ID kept or generated, echoed, in the handler's context (always on; listing it changes "
+                  "nothing)",
+    "cors": "CORS headers, preflights answered before routing",
+    "body_limit": "a bigger request body is 413 (endpoints only)",
+    "timeout": "a handler still running after the duration is terminated, 504 (endpoints only)",
+}
+_OPTION_DOCS = {
+    "cors.allow.origins": ("allowed origins, comma-separated; https://*.example.com patterns", None),
+    "cors.allow.methods": ("allowed methods, comma-separated", None),
+    "cors.allow.headers": ("allowed request headers, comma-separated", None),
+    "cors.expose.headers": ("response headers the browser may read, comma-separated", None),
+    "cors.allow.credentials": ("allow cookies and credentials", None),
+    "cors.max.age": ("seconds a browser may cache a preflight answer", None),
+    "cors.allow.private.network": ("answer private-network preflights", None),
+    "body_limit.max": ("the largest request body: bytes, or 64KB, 10MB, 1GB (KB = 1024 bytes)",
+                       f"{_middleware.DEFAULT_BODY_LIMIT // 2**20}MB"),
+    "timeout.duration": ("how long a handler may run", "none"),
+}
+
+
+def _option_keys(middleware: tuple[str, ...]) -> tuple[Key, ...]:
+    """``options``' keys, from the middleware's own table (an option without a doc line shows as undocumented)."""
+    keys = []
+    for name in middleware:
+        for option in sorted(_middleware.OPTIONS[name]):
+            key = f"{name}.{option}"
+            doc, default = _OPTION_DOCS.get(key, ("", None))
+            if default is None and name == "cors":
+                default = _middleware._CORS_DEFAULTS[option] or "none"
+            keys.append(Key(key, "string, number or boolean", doc, default=default))
+    return tuple(keys)
+
+
+def _middleware_keys(middleware: tuple[str, ...]) -> tuple[Key, ...]:
+    return (
+        Key("middleware", "list of names", "middleware to apply, in any order: " + "; ".join(
+            f"{name}: {_MIDDLEWARE_DOCS.get(name, '')}" for name in middleware), default="[]"),
+        Key("options", "mapping", "middleware options, one key each, written with its dots "
+                                  "(`cors.allow.origins: \"*\"`), for middleware listed in middleware",
+            default="{}",
+            keys=_option_keys(middleware)),
+    )
+
+
+_ROUTER_MIDDLEWARE = tuple(sorted(_middleware.OPTIONS))
+_STATIC_MIDDLEWARE = tuple(n for n in _ROUTER_MIDDLEWARE if n not in _middleware.ENDPOINT_ONLY)
+_SERVER_META = Key("server", "entry id", "the http.service it belongs to", required=True)
+
+SERVICE_KEYS = (
+    Key("addr", "host:port", "where it listens: :8080 (every interface), 127.0.0.1:8080, [::1]:8080; port 0 picks "
+                             "a free port", required=True),
+    Key("timeouts", "mapping", "connection timeouts (durations; 0 disables one)", default="{}",
+        keys=(Key("read", "duration", "the longest wait for data from a client, on each read", default="none"),
+              Key("idle", "duration", "how long an idle keep-alive connection stays open",
+                  default=_seconds(_server.DEFAULT_IDLE_TIMEOUT)),
+              Key("write", "duration", "accepted for the seed runtime's YAML, no effect (hypercorn has none)",
+                  default="none"))),
+    Key("lifecycle", "mapping", "when it starts and how long starting and stopping may take", default="{}",
+        keys=(Key("auto_start", "boolean", "start with the node (else its routes are only for asgi_app)",
+                  default="false"),
+              Key("start_timeout", "duration", "how long the app's ASGI startup may take",
+                  default=_seconds(_server.DEFAULT_START_TIMEOUT)),
+              Key("stop_timeout", "duration", "how long in-flight requests get to finish when it stops",
+                  default=_seconds(_server.DEFAULT_STOP_TIMEOUT)))),
+)
+ROUTER_KEYS = (
+    Key("prefix", "path", "a plain path joined before every endpoint's path (/api + /orders = /api/orders)",
+        default="none (/)"),
+    *_middleware_keys(_ROUTER_MIDDLEWARE),
+)
+ENDPOINT_KEYS = (
+    Key("method", " | ".join(METHODS), "the HTTP method, any case (GET answers HEAD too)", required=True),
+    Key("path", "path template", "/orders/{id}, a rest of the path /files/{path...} (last segment), or the seed's "
+                                 "/orders/:id", required=True),
+    Key("func", "entry id", "the handler, a function.lua or function.py entry run as a process per request",
+        required=True),
+)
+STATIC_KEYS = (
+    Key("path", "path", "where it is mounted (/, /assets)", required=True),
+    Key("directory", "path", "the folder to serve, relative to the YAML file", required=True),
+    Key("static_options", "mapping", "how files are served", default="{}",
+        keys=(Key("index", "file name", "the file a directory URL answers with (index.html)", default="none"),
+              Key("cache", "string", "the Cache-Control value of the files it serves", default="none"),
+              Key("spa", "boolean", "every path that is no file answers with the index; needs index",
+                  default="false"))),
+    *_middleware_keys(_STATIC_MIDDLEWARE),
+)
+
 KINDS = (
-    Kind(name=SERVICE, required={"addr"}, optional={"timeouts", "lifecycle"}, check=check_service,
-         service=_service),
-    Kind(name=ROUTER, optional={"prefix", "middleware", "options"}, check=_check_router,
-         references=_router_references),
-    Kind(name=ENDPOINT, required={"method", "path", "func"}, check=_check_endpoint,
-         references=_endpoint_references, check_graph=_check_endpoint_graph),
-    Kind(name=STATIC, required={"path", "directory"}, optional={"static_options", "middleware", "options"},
-         check=_check_static, references=_router_references, check_graph=_check_static_graph),
+    Kind(name=SERVICE, keys=SERVICE_KEYS, check=check_service, service=_service,
+         description="An HTTP server (hypercorn on the node's trio loop) serving its routers' endpoints and its "
+                     "static handlers (see [http.md](http.md))."),
+    Kind(name=ROUTER, keys=ROUTER_KEYS, meta_keys=(_SERVER_META,), check=_check_router,
+         references=_router_references,
+         description="A group of endpoints of one server under a prefix, with middleware."),
+    Kind(name=ENDPOINT, keys=ENDPOINT_KEYS,
+         meta_keys=(Key("router", "entry id", "the http.router it belongs to", required=True),),
+         check=_check_endpoint, references=_endpoint_references, check_graph=_check_endpoint_graph,
+         description="One route: a method and a path template, handled by a function entry run as a process per "
+                     "request."),
+    Kind(name=STATIC, keys=STATIC_KEYS, meta_keys=(_SERVER_META,), check=_check_static,
+         references=_router_references, check_graph=_check_static_graph,
+         description="Static files of a folder, served under a path of one server (after the endpoints)."),
 )

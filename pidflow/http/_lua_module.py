@@ -279,4 +279,6 @@ def _http(ctx: ModuleContext) -> Any:
     return ctx.load_lua(_HTTP_LUA, "http", ctx.function(op, raw=True), ctx.core_setmetatable, ctx.make_error)
 
 
-register_module("http", _http)
+# per_state: everything is built here, and each call finds its request through current_exchange(); a pooled Lua
+# state builds the module once (lua_bindings/_state_pool.py)
+register_module("http", _http, per_state=True)

@@ -50,7 +50,8 @@ REQUEST_COUNTS = "pidflow.http.requests"
 
 def request_counts(node: "NodePort") -> dict[str, "Counter[tuple[str, int]]"]:
     """Requests answered, by server entry id, then by (method, status)."""
-    return node.resources.setdefault(REQUEST_COUNTS, {})
+    counts: dict[str, Counter[tuple[str, int]]] = node.resources.setdefault(REQUEST_COUNTS, {})
+    return counts
 
 
 #: The options of each middleware (without the ``name.`` prefix).

@@ -225,9 +225,9 @@ class _Started:
         self.inner = inner
         self.called = False
 
-    def started(self, value: list[str]) -> None:
+    def started(self, value: list[str] | None = None) -> None:
         self.called = True
-        self.inner.started(value)
+        self.inner.started(value if value is not None else [])  # (hypercorn always says where it listens)
 
 
 async def start_server(node: "NodePort", entry_id: str, config: ServiceConfig, app: Any, *, what: str) -> HttpServer:

@@ -32,8 +32,11 @@ from ._process_module import ProcessPort as ProcessPort
 from ._kinds import KINDS as KINDS
 from ._kinds import check_lua_code as check_lua_code
 from ._kinds import CODE_KEYS as CODE_KEYS
+from ._kinds import CODE_KEY_DOCS as CODE_KEY_DOCS
+from ._kinds import SOURCE_KEY as SOURCE_KEY
 from ._kinds import check_imports_of as check_imports_of
 from ._kinds import import_references as import_references
 from ._kinds import lua_imports as lua_imports
 from ._library import Imports as Imports
 from ._library import Library as Library
+from . import _pg_module  # noqa: E402,F401  (registers the pg module)

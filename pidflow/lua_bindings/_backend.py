@@ -12,9 +12,9 @@ A backend instance serves one Lua process (it carries that process's context and
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -29,7 +29,7 @@ class WakeupEvent(Protocol):
 class TaskGroup(Protocol):
     """Tasks owned by one Lua process: all cancelled when the group's context exits."""
 
-    def start_soon(self, fn: Callable[[], Awaitable[Any]]) -> None: ...
+    def start_soon(self, fn: Callable[[], Coroutine[Any, Any, Any]]) -> None: ...
 
 
 @attrs.frozen
@@ -53,8 +53,12 @@ class Budget:
 Preemption = TimeSlice | Budget
 
 
-class LuaBackend(abc.ABC):
-    """What a Lua process needs from the place it runs in.
+EventT = TypeVar("EventT", bound=WakeupEvent)
+
+
+class LuaBackend(abc.ABC, Generic[EventT]):
+    """What a Lua process needs from the place it runs in, waking up on events of type ``EventT`` (its own:
+    :meth:`wait` only ever gets events its :meth:`new_event` made).
 
     Attributes a subclass must set (plain data, read by the modules):
 
@@ -82,11 +86,11 @@ class LuaBackend(abc.ABC):
 
     # -- waiting and concurrency
     @abc.abstractmethod
-    def new_event(self) -> WakeupEvent:
+    def new_event(self) -> EventT:
         """A fresh, unset wakeup event."""
 
     @abc.abstractmethod
-    async def wait(self, event: WakeupEvent, deadline: float | None) -> None:
+    async def wait(self, event: EventT, deadline: float | None) -> None:
         """Return when ``event`` is set or :meth:`monotonic` reaches ``deadline`` (None: no deadline).
         In workflows the deadline must be a durable timer (``workflow.wait_condition(..., timeout=)``)."""
 

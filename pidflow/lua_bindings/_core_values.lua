@@ -37,6 +37,9 @@ end
 ERR_MT.__tostring = err_text
 ERR_MT.__concat = function(a, b) return err_text(a) .. err_text(b) end
 local ARRAY_MT = {__name = "array"}
+-- ARRAY_MT[ARRAY_MT]: classify's raw identity test (a key lookup compares raw; `==` between two tables would run
+-- an __eq of the caller's, outside the pre-emptible step: see classify)
+ARRAY_MT[ARRAY_MT] = true
 S.ARRAY_MT = ARRAY_MT
 
 -- make_error(kind, message, retryable, details[, level[, below]]): with a level (errors.new, errors.wrap), the
@@ -68,9 +71,12 @@ end
 function S.empty_array() return setmetatable({}, ARRAY_MT) end
 function S.is_error(v) return type(v) == "table" and err_data[v] ~= nil end
 
--- classify(t) -> "error", kind, message, retryable, details | "array", n | "map"
+-- classify(t) -> "error", kind, message, retryable, details | "array", n[, v1 .. vn] | "map", n[, k1, v1 .. kn, vn]
 -- A table is an array when every key is an integer >= 1 and the largest key n <= 2 * (number of keys); holes
--- become None. An empty table is a map unless it carries ARRAY_MT (made from an empty Python list).
+-- become None. An empty table is a map unless it carries ARRAY_MT (made from an empty Python list). A table of at
+-- most SMALL entries comes back with its values (an array's read raw, holes as nil; a map's keys and values in
+-- `next` order), so that Python reads it in this one call (_values.py: _SMALL_TABLE is the same number).
+local SMALL = 32
 function S.classify(t)
   local d = err_data[t]
   if d then return "error", d.kind, d.message, d.retryable, d.details end
@@ -83,9 +89,20 @@ function S.classify(t)
       maxk = -1
     end
   end
-  if n == 0 then return getmetatable(t) == ARRAY_MT and "array" or "map", 0 end
-  if maxk > 0 and maxk <= 2 * n then return "array", maxk end
-  return "map", n
+  -- (no `==` with ARRAY_MT: Python calls this outside the pre-emptible step, and `==` between two tables runs an
+  -- __eq of the caller's: of the metatable's own metatable, or of what its __metatable field names)
+  if n == 0 then return rawget(ARRAY_MT, getmetatable(t)) == true and "array" or "map", 0 end
+  if maxk > 0 and maxk <= 2 * n then
+    if maxk > SMALL then return "array", maxk end
+    if getmetatable(t) == nil then return "array", maxk, unpack(t, 1, maxk) end
+    local c = {}
+    for i = 1, maxk do c[i] = rawget(t, i) end
+    return "array", maxk, unpack(c, 1, maxk)
+  end
+  if n > SMALL then return "map", n end
+  local f, m = {}, 0
+  for k, v in next, t do f[m + 1] = k; f[m + 2] = v; m = m + 2 end
+  return "map", n, unpack(f, 1, m)
 end
 
 -- where(co): "file.lua:LINE" of the innermost Lua frame of a dead coroutine

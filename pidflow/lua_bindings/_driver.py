@@ -36,9 +36,10 @@ import collections
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
+import attrs
 import greenlet
 import trio
 
@@ -52,8 +53,9 @@ from .._events import Message
 from ._admission import SCALAR_MESSAGE, item_size
 from ._backend import Budget, LuaBackend
 from ._library import Imports
-from ._modules import ALWAYS_AVAILABLE, ModuleContext, module_factory
+from ._modules import ALWAYS_AVAILABLE, ModuleContext, is_per_state, module_factory
 from ._runtime import DEFAULT_MAX_MEMORY, HOOK_COUNT, Runtime
+from ._snapshot import PRELOADED_MEMBERS, PooledRuntime, clean_objects, restore_objects
 from ._values import ArgNames, OverMemory
 
 _log = logging.getLogger("pidflow.lua")
@@ -71,6 +73,26 @@ _EMPTY = (trio.WouldBlock, asyncio.QueueEmpty)
 _CLOSED = (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError)
 
 
+class _Deferred:
+    """The task group of a process that has not needed one yet: tasks started are kept until the driver opens
+    the real group (right after the step that started them, see ``_run_main``)."""
+
+    __slots__ = ("tasks",)
+
+    def __init__(self) -> None:
+        self.tasks: list[Callable[[], Coroutine[Any, Any, Any]]] = []
+
+    def start_soon(self, fn: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        self.tasks.append(fn)
+
+
+@attrs.frozen
+class _NeedsGroup:
+    """What ``_loop`` returns when a step started helper tasks before the process had a task group."""
+
+    status: tuple[Any, ...]
+    first: bool
+
 # Steps run in pooled "runner" greenlets: creating a greenlet per step costs ~9 us, switching into a parked one
 # ~0.5 us. A runner is busy while its step is preempted and goes back to the pool when the step ends; it keeps
 # no reference to the process between steps.
@@ -86,7 +108,7 @@ class _Runners(threading.local):
 _RUNNERS = _Runners()
 
 
-def _runner_main(job: tuple) -> None:
+def _runner_main(job: tuple[Any, ...]) -> None:
     while True:
         caller, fn, *args = job
         job = None  # type: ignore[assignment]
@@ -138,6 +160,7 @@ class _Source:
         """The observed source's callback (a bound method: cheaper than a closure per source)."""
         if self.waiting:
             self.waiting = False
+            assert self.owner is not None  # set with waiting (source_channel)
             self.owner._source_ready(self.sid)
 
 
@@ -168,6 +191,9 @@ class LuaProcess:
                  "_sources", "_ready_sources", "_ctx", "_fns", "_started", "_stepping", "_abort", "_gated",
                  "_queued", "_recheck", "_hooks", "_last_hook", "_rearmed", "ended_by", "_rt", "_main",
                  "_imports", "__weakref__")
+    _ctx: ModuleContext | None
+    #: The Python functions made for Lua (ModuleContext.function/.blocking), by id (see ``_register``).
+    _fns: list[Any]
 
     def __init__(
         self,
@@ -175,19 +201,97 @@ class LuaProcess:
         entry_id: str,
         source: str | bytes,
         path: str,
-        backend: LuaBackend,
+        backend: LuaBackend[Any],
         method: str = "main",
         modules: Iterable[str] = (),
         max_memory: int = DEFAULT_MAX_MEMORY,
         imports: Imports | None = None,
+        pooled: bool = False,
     ) -> None:
         self.entry_id = entry_id
-        self.backend = backend
         self._modules = tuple(modules)  # the entry's extra modules (often the shared empty tuple)
         #: The libraries ``require`` can load (``_library``); their modules are granted to this process too.
         self._imports = imports
         if imports is not None:
             self._modules += imports.modules
+        self._init_run(backend, max_memory)
+        det = backend.deterministic
+        if pooled and det:
+            raise ValueError("a deterministic (workflow) Lua state cannot be pooled")
+        self._rt = (PooledRuntime if pooled else Runtime)(
+            max_memory=max_memory,
+            deterministic=det,
+            check=self._check,
+            src_poll=self._src_poll,
+            require=self._require,
+            pycall=self._pycall,
+            pysubmit=self._pysubmit,
+            # the entry's modules are globals too, built on first access, as the always-available ones: code
+            # written for the seed runtime (the workflow spec's HTTP handler) uses `http`, `json` unrequired
+            lazy_globals=ALWAYS_AVAILABLE.union(self._modules) if self._modules else ALWAYS_AVAILABLE,
+            now_s=(lambda: backend.now_ns() // 1_000_000_000) if det else None,
+            rand53=(lambda: int.from_bytes(backend.random_bytes(7), "big") >> 3) if det else None,
+            pool=pooled,
+        )
+        chunk = self._rt.compile(source, "@" + path)
+        main_args = (chunk, method.encode(), entry_id.encode(), path.encode(), True)
+        if pooled:
+            # a pooled state: the clean point is here, before any code of the entry ran (see _snapshot); each run
+            # makes its own main wrapper (rearm), so the chunk's top level runs again, with fresh locals. The
+            # per_state modules it may use are built now, once, with their common members (the pool passes a
+            # backend that holds nothing of a caller); the others per call, on first use, as in a fresh state.
+            rt = self._rt
+            assert isinstance(rt, PooledRuntime)
+            for name in sorted(ALWAYS_AVAILABLE.union(self._modules)):
+                if is_per_state(name):
+                    rt.preload_module(name, PRELOADED_MEMBERS.get(name, ()))
+            rt.main_args = main_args
+            rt.clean_fns = tuple(self._fns)
+            rt.clean_objects = clean_objects(self._fns, self)
+            rt.snapshot(chunk)
+            self._ctx = None
+            self._hooks = _TICK_AFTER  # the tick part is preloaded (armed once per state)
+        self._main = self._rt.main(*main_args)
+
+    @property
+    def pooled(self) -> bool:
+        """Its state can be reset and reused (made with ``pooled=True``, see ``_state_pool``)."""
+        return self._rt.__class__ is PooledRuntime
+
+    def rearm(self, backend: LuaBackend[Any]) -> None:
+        """Make a pooled process that ran and was :meth:`recycle`\\ d ready to run again, for a new caller
+        (``backend``: its context and process). Its Lua state is at its clean point already."""
+        rt = self._rt
+        assert isinstance(rt, PooledRuntime)
+        self._init_run(backend, rt.max_memory)
+        self._fns = list(rt.clean_fns)  # (the functions of the modules built before the clean point)
+        self._hooks = _TICK_AFTER
+        self._main = rt.main(*rt.main_args)
+
+    def recycle(self, idle: LuaBackend[Any]) -> bool:
+        """After a run of a pooled process: put its Lua state back to its clean point (see ``_snapshot``) and
+        drop what the run left on the Python side. False when it must not be reused: it did not return (a Lua
+        error, its memory limit, terminated or cancelled: whatever it was doing was cut short), or the reset
+        failed."""
+        rt = self._rt
+        if self.ended_by != "returned" or self._abort is not None or not isinstance(rt, PooledRuntime):
+            return False
+        # what the run left on the Python side goes now (rearm makes the rest anew): its module context and
+        # functions, its sources and completions, the backend with the caller's context and process (``idle``: a
+        # backend holding nothing in their place)
+        self._init_run(idle, rt.max_memory)
+        self._fns = list(rt.clean_fns)
+        self._main = None
+        try:
+            rt.reset()
+        except Exception:  # noqa: BLE001 - over its memory limit while rewriting: not reusable
+            return False
+        restore_objects(rt.clean_objects)
+        return True
+
+    def _init_run(self, backend: LuaBackend[Any], max_memory: int) -> None:
+        """The Python state of one run, as a new process has it (also what :meth:`rearm` puts back)."""
+        self.backend = backend
         self._budget = isinstance(backend.preemption, Budget)
         self._slice = backend.preemption.seconds
         self._slice_start = 0.0
@@ -195,7 +299,7 @@ class LuaProcess:
         self._over_budget = False
         self._parent: greenlet.greenlet | None = None
         self._greenlet: greenlet.greenlet | None = None
-        self._step_out: tuple | None = None
+        self._step_out: tuple[Any, ...] | None = None
         self._tg: Any = None
         self._wakeup: Any = None
         self._ops = 0
@@ -203,9 +307,8 @@ class LuaProcess:
         self._completions: list[tuple[int, Any, Error | None]] = []
         self._sources: dict[int, _Source] = {}
         self._ready_sources: list[int] = []  # ids of sources with news for Lua (a list: no set per idle process)
-        self._ctx: ModuleContext | None = None
-        #: The Python functions made for Lua (ModuleContext.function/.blocking), by id (see ``_register``).
-        self._fns: list[Any] = [None]
+        self._ctx = None
+        self._fns = [None]
         self._started = False
         self._stepping = False  # inside core.step: only there may the hook stop or pre-empt the Lua code
         #: Why the process must end, set by a Python function made for Lua (see the module docstring) or a gate.
@@ -222,23 +325,6 @@ class LuaProcess:
         #: "budget" (Budget preemption) or "memory" (over ``max_memory``). Hosts use it: in a workflow "returned"
         #: and "budget" end the workflow, anything else fails the workflow task.
         self.ended_by: str | None = None
-        det = backend.deterministic
-        self._rt = Runtime(
-            max_memory=max_memory,
-            deterministic=det,
-            check=self._check,
-            src_poll=self._src_poll,
-            require=self._require,
-            pycall=self._pycall,
-            pysubmit=self._pysubmit,
-            # the entry's modules are globals too, built on first access, as the always-available ones: code
-            # written for the seed runtime (the workflow spec's HTTP handler) uses `http`, `json` unrequired
-            lazy_globals=ALWAYS_AVAILABLE.union(self._modules) if self._modules else ALWAYS_AVAILABLE,
-            now_s=(lambda: backend.now_ns() // 1_000_000_000) if det else None,
-            rand53=(lambda: int.from_bytes(backend.random_bytes(7), "big") >> 3) if det else None,
-        )
-        chunk = self._rt.compile(source, "@" + path)
-        self._main = self._rt.main(chunk, method.encode(), entry_id.encode(), path.encode(), True)
 
     # ------------------------------------------------------------ running
 
@@ -254,7 +340,7 @@ class LuaProcess:
         """The packed arguments of the main function, as a Lua table ({n = #args, ...})."""
         values = self._rt.values
         try:
-            packed = {i + 1: values.to_lua(a, 1) for i, a in enumerate(args)}
+            packed: dict[int | bytes, Any] = {i + 1: values.to_lua(a, 1) for i, a in enumerate(args)}
             packed[b"n"] = len(args)
             values.fit(sum(len(v) + 40 for v in packed.values() if type(v) is bytes) + 96 + 80 * len(packed))
             return self._rt.lua.table_from(packed)
@@ -268,14 +354,28 @@ class LuaProcess:
         self._rt.start(self._main, packed_args)
         self._install_gates()
         outcome: list[Any] = []
+        # The task group for helper tasks (blocking calls, pumps) is opened when a step first asks for one: a
+        # process that never blocks on Python (a function that computes and returns, a child that sends and ends,
+        # a process parked on its inbox) never pays for a nursery (~10 us, ~1.5 KB while it idles).
+        deferred = self._tg = _Deferred()
+        self._wakeup = self.backend.new_event()
         try:
-            async with self.backend.open_task_group() as tg:
-                self._tg = tg
-                self._wakeup = self.backend.new_event()
-                try:
-                    outcome[:] = [True, await self._loop()]
-                except Error as exc:  # raised outside the task group, so it is not wrapped in an ExceptionGroup
-                    outcome[:] = [False, exc]
+            try:
+                result = await self._loop()
+                if result.__class__ is _NeedsGroup:
+                    async with self.backend.open_task_group() as tg:
+                        self._tg = tg
+                        for fn in deferred.tasks:
+                            tg.start_soon(fn)
+                        deferred.tasks = []
+                        try:
+                            result = await self._loop(result.status, result.first)
+                        except Error as exc:  # raised inside the group: caught there, so no ExceptionGroup wraps it
+                            outcome[:] = [False, exc]
+                if not outcome:
+                    outcome[:] = [True, result]
+            except Error as exc:
+                outcome[:] = [False, exc]
         finally:
             self._stopping = True
             self._tg = None
@@ -288,20 +388,28 @@ class LuaProcess:
             raise outcome[1]
         return outcome[1]
 
-    async def _loop(self) -> Any:
-        first = True
+    async def _loop(self, parked: tuple[Any, ...] | None = None, first: bool = True) -> Any:
+        """Step and wait until the main function ends: its result (or its error raised). Returns a
+        :class:`_NeedsGroup` when a step asked for helper tasks before the task group is open; ``_loop(status,
+        first)`` of it goes on from there (``parked``: the status of the step that just ran)."""
         while True:
             if self._stopping:
                 self.ended_by = "terminated" if self._abort is None else self._ended_by_abort()
                 raise self._abort or Error(ErrorKind.TERMINATED, f"process of {self.entry_id} was terminated",
                                            retryable=False)
-            status = await self._step()
-            if status[0] != b"wait":
-                return self._result(status)
+            if parked is None:
+                status = await self._step()
+                if status[0] != b"wait":
+                    return self._result(status)
+                if self._tg.__class__ is _Deferred and self._tg.tasks:
+                    return _NeedsGroup(status, first)
+            else:
+                status, parked = parked, None
             deadline = status[1]
             if first:  # drop the garbage of compiling and starting (~20 KiB) before the process idles
                 first = False
-                self._rt.collect()
+                if self._rt.__class__ is Runtime:  # (a pooled state was collected at its clean point)
+                    self._rt.collect()
             if deadline is None and not (self._ops or self._completions or self._ready_sources
                                          or self._a_source_can_wake()):
                 raise Error(ErrorKind.INTERNAL, f"deadlock in {self.entry_id}: every coroutine is blocked "
@@ -339,7 +447,7 @@ class LuaProcess:
         s = self._find_source(source)
         return [] if s is None else list(s.buffer or ())
 
-    async def _step(self) -> tuple:
+    async def _step(self) -> tuple[Any, ...]:
         rt, values = self._rt, self._rt.values
         core = rt
         # a fresh event before Lua runs: anything finishing during the step (preemption points) sets this one
@@ -369,6 +477,7 @@ class LuaProcess:
         if self._budget:
             self._call_step(now, channels)
             out, self._step_out = self._step_out, None
+            assert out is not None  # _call_step always sets it
             return out
         caller = self._parent = greenlet.getcurrent()
         g = self._greenlet = _take_runner()
@@ -387,6 +496,7 @@ class LuaProcess:
                 self._slice_start = time.perf_counter()
                 signal = g.switch()
             out, self._step_out = self._step_out, None
+            assert out is not None  # _call_step always sets it
             return out
         finally:
             self._greenlet = None
@@ -429,6 +539,7 @@ class LuaProcess:
             return True
         if self._greenlet is None or greenlet.getcurrent() is not self._greenlet:
             return count
+        assert self._parent is not None  # set with _greenlet
         self._parent.switch(_PREEMPTED)
         return self._stopping or count
 
@@ -465,7 +576,7 @@ class LuaProcess:
             return min(HOOK_COUNT, n * 8)
         return False
 
-    def _result(self, status: tuple) -> Any:
+    def _result(self, status: tuple[Any, ...]) -> Any:
         values = self._rt.values
         tag = status[0]
         if tag == b"done":
@@ -832,12 +943,14 @@ class LuaProcess:
         if self._tg is None:
             return
         s.pumping = True
+        buffer = s.buffer
+        assert buffer is not None  # only observed sources have none, and they need no pump
 
         async def pump() -> None:
             try:
                 while True:
                     item = await s.source.receive()
-                    s.buffer.append(item)
+                    buffer.append(item)
                     self._source_ready(sid)
             except _CLOSED:
                 s.closed = True

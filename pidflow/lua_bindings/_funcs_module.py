@@ -178,7 +178,7 @@ def _entry(entry: Any, call: str) -> str:
     return entry
 
 
-def _table(value: Any, what: str) -> dict:
+def _table(value: Any, what: str) -> dict[Any, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -195,7 +195,7 @@ class _Funcs:
     def __init__(self, ctx: ModuleContext) -> None:
         self.ctx = ctx
         self.backend = ctx.backend
-        self.pending: dict[int, tuple] = {}
+        self.pending: dict[int, tuple[str, Any, Any, list[Any]]] = {}  # (entry, options, context, args)
         self.scopes: dict[int, Any] = {}
         self.module = ctx.load_lua(_FUNCS_LUA, "funcs", ctx.blocking(self.call, name="funcs.call", args=_CALL_ARGS),
                                    ctx.function(self.load_more, raw=True), ctx.core_setmetatable)

@@ -10,13 +10,13 @@ from .._api import Spawner, current
 from .._events import Message
 from .._host import SpawnRequest
 from .._pid import Pid
-from ..entries import Entry
+from ..entries import Entry, Registry
 from ..errors import Error, ErrorKind
 from . import _process_module  # noqa: F401  (registers the process module)
-from ._driver import LuaProcess
 from ._library import Imports
 from ._process_module import ProcessPort
 from ._runtime import DEFAULT_MAX_MEMORY
+from ._state_pool import state_pool
 from ._trio_backend import TrioBackend
 
 if TYPE_CHECKING:
@@ -83,6 +83,12 @@ class LocalPort(ProcessPort):
     async def unmonitor(self, pid: Pid) -> None:
         await self.api.unmonitor(pid)
 
+    async def monitor_node(self, node: str) -> None:
+        await self.api.monitor_node(node)
+
+    async def demonitor_node(self, node: str) -> bool:
+        return await self.api.demonitor_node(node)
+
     async def link(self, pid: Pid) -> None:
         await self.api.link(pid)
 
@@ -99,14 +105,43 @@ class LocalPort(ProcessPort):
         self.api.set_options(options)
 
     async def resolve_name(self, name: str) -> Pid:
-        """The node's registry, read at once (no round trip)."""
-        return self.api.lookup(name)
+        """The node's registry, read at once (no round trip), then the cluster's names."""
+        holder = self.api.whereis(name)
+        if holder is None:
+            holder = await self.api.whereis_global(name)
+        if holder is None:
+            return self.api.lookup(name)  # raises NOT_FOUND
+        return holder
 
-    async def register_name(self, name: str, pid: Pid) -> None:
-        await self.api.register(name, pid)
+    async def register_name(self, name: str, pid: Pid, scope: str = "node") -> None:
+        await self.api.register(name, pid, scope=scope)
 
-    async def unregister_name(self, name: str) -> bool:
-        return await self.api.unregister(name)
+    async def unregister_name(self, name: str, scope: str = "node") -> bool:
+        return await self.api.unregister(name, scope=scope)
+
+    async def call(self, pid: Pid, topic: str, data: Any, timeout: float | None) -> Any:
+        return await self.api.call(pid, topic, data, timeout=timeout)
+
+    def reply(self, request: Message, value: Any, error: Error | None) -> None:
+        self.api.reply_nowait(request, value, error=error)
+
+    def entries(self) -> Registry:
+        return self.api.node.registry
+
+    async def join_group(self, scope: str, group: str, pid: Pid) -> None:
+        await self.api.join(group, pid, scope=scope)
+
+    async def leave_group(self, scope: str, group: str, pid: Pid) -> bool:
+        return await self.api.leave(group, pid, scope=scope)
+
+    async def group_members(self, scope: str, group: str) -> list[Pid]:
+        return self.api.get_members(group, scope=scope)
+
+    async def which_groups(self, scope: str) -> list[str]:
+        return self.api.which_groups(scope=scope)
+
+    async def broadcast(self, scope: str, group: str, topic: str, data: Any) -> int:
+        return await self.api.broadcast(group, topic, data, scope=scope)
 
     async def call_function(self, entry_id: str, args: list[Any], options: Mapping[str, Any], *,
                             context: Mapping[str, Any] | None = None) -> Any:
@@ -122,49 +157,36 @@ def _max_memory(entry: Entry) -> int:
     return value
 
 
-def local_process_body(node: "NodePort", entry: Entry,
-                       imports: Imports | None = None) -> Callable[..., Awaitable[Any]]:
+def local_process_body(node: "NodePort", entry: Entry, imports: Imports | None = None, *,
+                       function: bool = False) -> Callable[..., Awaitable[Any]]:
     """A process body that runs the entry's Lua ``method`` as the calling local process (``imports``: the
-    libraries its ``require`` loads, resolved by the kind)."""
-    source = entry.read_source()
-    path = entry.source_name
-    method = entry.method or "main"
-    max_memory = _max_memory(entry)
-    LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
-               backend=TrioBackend(), max_memory=max_memory,
-               imports=imports)  # compile now: a syntax error fails the spawn
+    libraries its ``require`` loads, resolved by the kind), on a state of the entry's pool (``_state_pool``).
+    ``function``: the entry is a function run as a process (an HTTP handler: every run is a call that returns),
+    whose pool makes pooled states from the start; a process entry's pool is seeded by its processes that
+    returned."""
+    pool = state_pool(node, entry, imports, _max_memory(entry), seeded=not function, process=True)
 
     async def body(*args: Any) -> Any:
         """``main(input)`` for the one argument of ``spawn(entry, host, input)``; any other count of positional
         arguments (``SpawnRequest.args``) is passed as ``main(a, b, ...)``."""
         api = current()
         port = LocalPort(api)
-        backend = TrioBackend(context=api.context, process_api=port, call_function=port.call_function)
-        proc = LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
-                          backend=backend, max_memory=max_memory, imports=imports)
-        if len(args) == 1:
-            return await proc.run(args[0])
-        return await proc.run_function(list(args))
+        return await pool.run(TrioBackend(context=api.context, process_api=port, call_function=port.call_function),
+                              args)
 
     return body
 
 
 def local_function(node: "NodePort", entry: Entry, imports: Imports | None = None) -> Callable[..., Awaitable[Any]]:
-    """A ``function.lua`` entry: a fresh Lua state per call, with the caller's context (``imports``: as for
-    :func:`local_process_body`)."""
-    source = entry.read_source()
-    path = entry.source_name
-    method = entry.method or "main"
-    max_memory = _max_memory(entry)
+    """A ``function.lua`` entry: each call on a state of the entry's pool (``_state_pool``: reset between calls,
+    see ``_snapshot``), with the caller's context (``imports``: as for :func:`local_process_body`)."""
+    pool = state_pool(node, entry, imports, _max_memory(entry))
 
     async def call(*args: Any, context: Mapping[str, Any] | None = None) -> Any:
         async def call_function(entry_id: str, inner: list[Any], options: Mapping[str, Any], *,
                                 context: Mapping[str, Any] | None = context) -> Any:
             return await node.call(entry_id, *inner, context=context)
 
-        backend = TrioBackend(context=context or {}, call_function=call_function)
-        proc = LuaProcess(entry_id=entry.id, source=source, path=path, method=method, modules=entry.modules,
-                          backend=backend, max_memory=max_memory, imports=imports)
-        return await proc.run_function(list(args))
+        return await pool.run(TrioBackend(context=context or {}, call_function=call_function), args)
 
     return call

@@ -31,12 +31,32 @@ ALWAYS_AVAILABLE = frozenset({"channel", "process", "errors"})
 _PCALL_LUA = "local pcall = pcall; return function(f) local ok, v = pcall(f); return ok, v end"
 
 
-def register_module(name: str, factory: ModuleFactory, *, replace: bool = False) -> None:
+_per_state: set[str] = set()
+
+
+def register_module(name: str, factory: ModuleFactory, *, replace: bool = False, per_state: bool = False) -> None:
     """Make ``require(name)`` build its module with ``factory(ctx)``; registering a name twice is an error unless
-    ``replace=True`` (tests, hosts that specialise a module)."""
+    ``replace=True`` (tests, hosts that specialise a module).
+
+    ``per_state``: the module may be built once per Lua state and serve every run of it. A pooled state
+    (``_state_pool``) then builds it before its clean point instead of once per call: its Lua tables are put back
+    by the state's reset, and the Python objects behind the functions it made get their attributes back as they
+    were at the clean point (containers copied) before each call. So the factory, and those objects, must read
+    what belongs to a run when they are called, through ``ctx.backend`` (the running process's backend: its
+    context, its process API), never keep it: the ``http`` module finds its request through the current exchange,
+    the ``process`` module its port through ``ctx.backend.process_api``."""
     if not replace and name in _registry:
         raise ValueError(f"lua module {name!r} is already registered; pass replace=True to override it")
     _registry[name] = factory
+    if per_state:
+        _per_state.add(name)
+    else:
+        _per_state.discard(name)
+
+
+def is_per_state(name: str) -> bool:
+    """Was ``name`` registered as ``per_state`` (see :func:`register_module`)?"""
+    return name in _per_state
 
 
 def module_factory(name: str) -> ModuleFactory | None:
@@ -54,12 +74,17 @@ class ModuleContext:
     def __init__(self, process: "LuaProcess") -> None:
         self._process = process
         self.entry_id: str = process.entry_id
-        self.backend: "LuaBackend" = process.backend
         self.deterministic: bool = process.backend.deterministic
         #: The Lua core table (new_channel, make_error, add_timer, sleep_until, channel ...). Pass it to chunks
         #: run with :meth:`load_lua`; do not index it (or any Lua table) from Python while Lua runs: lupa 2.8
         #: returns wrong values for table indexing from Python inside Lua coroutines (calls are fine).
         self.core: Any = process._rt.core
+
+    @property
+    def backend(self) -> "LuaBackend[Any]":
+        """The running process's backend (its context, process API, function runner): read it when called (a
+        module built once per pooled state serves many runs, see :func:`register_module`)."""
+        return self._process.backend
 
     @property
     def channel_module(self) -> Any:

@@ -76,8 +76,23 @@ function Message:payload() return setmetatable({_data = self._data}, Payload) en
 function Message:from() return self._from end
 Message.__tostring = function(m) return "message(" .. tostring(m._topic) .. ")" end
 
+local type = type
 return function(topic, data, from)
+  if type(from) == "table" then   -- a call: {sender, reference} (see _ProcessModule.message_parts)
+    return setmetatable({_topic = topic, _data = data, _from = from[1], _ref = from[2]}, Message)
+  end
   return setmetatable({_topic = topic, _data = data, _from = from}, Message)
+end
+"""
+
+# process.reply(msg, value [, err]): Python reads the request's topic, sender and reference (set by the message
+# constructor above for a message that came with process.call).
+REPLY_LUA = r"""
+local reply = ...
+local type, rawget = type, rawget
+return function(msg, value, err)
+  if type(msg) ~= "table" then return reply(type(msg), nil, nil, nil, value, err) end
+  return reply("table", rawget(msg, "_topic"), rawget(msg, "_from"), rawget(msg, "_ref"), value, err)
 end
 """
 

@@ -24,10 +24,11 @@ from typing import Any, Mapping, Sequence
 
 from .._events import Event, EventKind, Message
 from .._pid import Pid
+from ..entries import Registry
 from ..errors import Error, ErrorKind
 from ._durations import parse_duration
 from ._modules import ModuleContext, register_module
-from ._process_lua import (LISTEN_LUA, MESSAGE_LUA, PROCESS_LUA, SEND_LUA, SET_OPTIONS_LUA, SPAWNER_LUA,
+from ._process_lua import (LISTEN_LUA, MESSAGE_LUA, PROCESS_LUA, REPLY_LUA, SEND_LUA, SET_OPTIONS_LUA, SPAWNER_LUA,
                            SPAWNER_MEMBERS)
 from ._values import OverMemory, argument_error, describe, pid_of, preview
 
@@ -78,6 +79,14 @@ class ProcessPort(abc.ABC):
     @abc.abstractmethod
     async def unmonitor(self, pid: Pid) -> None: ...
 
+    async def monitor_node(self, node: str) -> None:
+        """NODEDOWN / NODEUP events for node ``node`` (``pidflow.node.Node.monitor_node``)."""
+        raise Error(ErrorKind.INVALID, "process.monitor_node: only a local process can monitor a node (a workflow "
+                                       "outlives nodes: monitor processes instead)")
+
+    async def demonitor_node(self, node: str) -> bool:
+        raise Error(ErrorKind.INVALID, "process.demonitor_node: only a local process can monitor a node")
+
     @abc.abstractmethod
     async def link(self, pid: Pid) -> None: ...
 
@@ -104,17 +113,55 @@ class ProcessPort(abc.ABC):
         destination argument that is not a PID string is resolved here."""
 
     @abc.abstractmethod
-    async def register_name(self, name: str, pid: Pid) -> None:
+    async def register_name(self, name: str, pid: Pid, scope: str = "node") -> None:
         """Register ``name`` for ``pid`` until it is unregistered or ``pid`` ends: ALREADY_EXISTS when another
         PID holds it (registering the same PID again is fine), INVALID for a bad name."""
 
     @abc.abstractmethod
-    async def unregister_name(self, name: str) -> bool:
+    async def unregister_name(self, name: str, scope: str = "node") -> bool:
         """Release ``name``; False when nobody held it."""
+
+    # -- call and reply (``ProcessAPI.call``: a reference, the call's own monitor of ``pid``, a timeout) -----------
+    @abc.abstractmethod
+    async def call(self, pid: Pid, topic: str, data: Any, timeout: float | None) -> Any:
+        """Send ``data`` under ``topic`` with a new reference and wait for the reply: its value, or its error
+        raised; the EXIT of ``pid`` during the call raises (NOT_FOUND noproc, or its error); TIMEOUT when nothing
+        came within ``timeout`` seconds. A late reply is dropped."""
+
+    @abc.abstractmethod
+    def reply(self, request: Message, value: Any, error: Error | None) -> None:
+        """Answer the call ``request`` (its ``sender`` and ``ref``): never blocks, quiet when the caller is gone;
+        INVALID when ``value`` cannot cross to the caller."""
+
+    # -- process groups (``pidflow._groups``: the node's registry; the ``pg`` module) -------------------------------
+    @abc.abstractmethod
+    def entries(self) -> Registry:
+        """The app's entries (``pg.open`` checks that its scope is a ``pg.scope`` entry)."""
+
+    @abc.abstractmethod
+    async def join_group(self, scope: str, group: str, pid: Pid) -> None:
+        """``pid`` joins ``group`` of ``scope`` once more, until it leaves or ends."""
+
+    @abc.abstractmethod
+    async def leave_group(self, scope: str, group: str, pid: Pid) -> bool:
+        """Undo one join of ``pid``; False when it had none."""
+
+    @abc.abstractmethod
+    async def group_members(self, scope: str, group: str) -> list[Pid]:
+        """The members of ``group``, once per join, in join order."""
+
+    @abc.abstractmethod
+    async def which_groups(self, scope: str) -> list[str]:
+        """The groups of ``scope`` that have a member."""
+
+    @abc.abstractmethod
+    async def broadcast(self, scope: str, group: str, topic: str, data: Any) -> int:
+        """Send to each member process of ``group`` once; how many it was sent to."""
 
 
 #: Event kinds as Lua sees them (``process.event.*``, an event's ``kind``): the seed runtime's strings.
-LUA_EVENT_KINDS = {EventKind.EXIT: "pid.exit", EventKind.LINK_DOWN: "pid.link.down", EventKind.CANCEL: "pid.cancel"}
+LUA_EVENT_KINDS = {EventKind.EXIT: "pid.exit", EventKind.LINK_DOWN: "pid.link.down", EventKind.CANCEL: "pid.cancel",
+                   EventKind.NODEDOWN: "node.down", EventKind.NODEUP: "node.up"}
 _EVENT_CONSTANTS = {kind.value: text for kind, text in LUA_EVENT_KINDS.items()}
 
 
@@ -143,6 +190,27 @@ def _name(value: Any, call: str) -> str:
     if not isinstance(value, str) or not value:
         raise _invalid(call, "name", f"must be a non-empty string, got {describe(value)}")
     return value
+
+
+#: ``process.registry.LOCAL`` ... (the seed's numbers): a name's scope. Every cluster scope is pidflow's one
+#: cluster scope, which is the seed's CONSISTENT (unique, first write wins; docs/cluster.md).
+REGISTRY_SCOPES = {"LOCAL": 0, "EVENTUAL": 1, "CONSISTENT": 2, "STRONG": 3}
+
+
+def _scope(value: Any, call: str) -> str:
+    if isinstance(value, bool):
+        raise _invalid(call, "scope", f"must be process.registry.LOCAL, EVENTUAL, CONSISTENT or STRONG, got {value}")
+    if value is None or value == 0 or value == "local" or value == "node":
+        return "node"
+    if value in (1, 2, 3, "cluster"):
+        return "cluster"
+    if hasattr(value, "get") or isinstance(value, dict):  # an options table {scope = ...}
+        try:
+            return _scope(value["scope"], call)
+        except (KeyError, TypeError):
+            return "node"
+    raise _invalid(call, "scope", f"must be process.registry.LOCAL, EVENTUAL, CONSISTENT or STRONG, or "
+                                  f"{{scope = \"cluster\"}}, got {describe(value)}")
 
 
 def _entry(value: Any, call: str) -> str:
@@ -202,14 +270,20 @@ def _messages(raw: Any, sender: Pid) -> list[Message]:
 class _ProcessModule:
     """The Python side of one process's ``process`` module: ``get(name)`` makes a member on first access."""
 
-    __slots__ = ("port", "ctx", "module", "new_message", "loaded", "values_to_lua")
+    __slots__ = ("ctx", "module", "new_message", "loaded", "values_to_lua")
 
     def __init__(self, port: ProcessPort, ctx: ModuleContext) -> None:
-        self.port = port
         self.ctx = ctx
         self.loaded = 0  # bits of the chunks that install several members (_SPAWNER, _LISTEN)
         self.new_message: Any = None
         self.module = ctx.load_lua(PROCESS_LUA, "process", ctx.function(self.get), ctx.core_setmetatable)
+
+    @property
+    def port(self) -> ProcessPort:
+        """The running process's port, read when called: a pooled Lua state builds this module once for many
+        processes (``register_module(per_state=True)``)."""
+        port: ProcessPort = self.ctx.backend.process_api
+        return port
 
     def get(self, name: Any) -> Any:
         ctx = self.ctx
@@ -237,8 +311,15 @@ class _ProcessModule:
                                 ctx.function(self.set_options, name="process.set_options"))
         if name == "get_options":   # (raw: arguments are ignored, whatever they are)
             return ctx.function(self.get_options, raw=True)
-        if name in ("monitor", "unmonitor", "link", "unlink", "terminate", "cancel"):
+        if name in ("monitor", "unmonitor", "link", "unlink", "terminate", "cancel", "monitor_node",
+                    "demonitor_node"):
             return ctx.blocking(getattr(self, name), name="process." + name)
+        if name == "call":
+            return ctx.blocking(self.call, name="process.call")
+        if name == "reply":
+            return ctx.load_lua(REPLY_LUA, "process.reply", ctx.function(self.reply, name="process.reply",
+                                                                         args=("message", "message", "message",
+                                                                               "message", 2, 3)))
         if name == "pid":
             return ctx.function(self.pid, raw=True)
         if name == "id":
@@ -246,7 +327,8 @@ class _ProcessModule:
         if name == "registry":
             return ctx.table(register=ctx.blocking(self.register, name="process.registry.register"),
                              lookup=ctx.blocking(self.lookup, name="process.registry.lookup"),
-                             unregister=ctx.blocking(self.unregister, name="process.registry.unregister"))
+                             unregister=ctx.blocking(self.unregister, name="process.registry.unregister"),
+                             **REGISTRY_SCOPES)
         if name == "event":
             return ctx.to_lua(_EVENT_CONSTANTS)
         return None
@@ -256,7 +338,10 @@ class _ProcessModule:
         """Called once per received message (the module's one hot path, so no wrappers): the arguments of the
         Lua message constructor, which the channel calls itself (see ``ModuleContext.source_channel``)."""
         to_lua = self.values_to_lua
-        return message.topic.encode(), to_lua(message.data), to_lua(message.sender)
+        if message.ref is None:
+            return message.topic.encode(), to_lua(message.data), to_lua(message.sender)
+        # a call: the sender and the reference cross as a pair (the constructor takes three values)
+        return message.topic.encode(), to_lua(message.data), to_lua([message.sender, message.ref])
 
     def message_maker(self) -> Any:
         """The Lua message constructor, loaded on the first message (an idle process never pays for it)."""
@@ -287,7 +372,7 @@ class _ProcessModule:
             # learns of the exit, with INVALID instead of the value
             if "result" not in table:
                 raise
-            table["result"] = {"error": Error(ErrorKind.INVALID, f"the result of {event.from_} cannot be passed to "
+            table["result"] = {"error": Error(ErrorKind.INVALID, f"the result of {event.sender} cannot be passed to "
                                               f"Lua: {exc.message}", retryable=False)}
             return self.ctx.to_lua(table)
 
@@ -347,6 +432,35 @@ class _ProcessModule:
         self.port.send(pid, topic, _payload(_args(n, values)))
         return True
 
+    # -- call and reply -------------------------------------------------------------------------------------------
+    async def call(self, dest: Any, topic: Any = None, payload: Any = None, timeout: Any = None) -> Any:
+        """``process.call(dest, topic, payload [, timeout])``: the reply's value, or ``nil, err``. ``timeout``: a
+        number of milliseconds or a duration string (default 5 s)."""
+        pid = await self._dest(dest, "call")
+        topic = _topic(topic, "call")
+        if timeout is not None and (type(timeout) is bool or not isinstance(timeout, (int, float, str))):
+            raise _invalid("call", "timeout", f"must be a number of milliseconds or a string like '5s', got "
+                                              f"{describe(timeout)}")
+        try:
+            seconds = parse_duration(5000 if timeout is None else timeout)
+        except Error as exc:
+            raise _invalid("call", "timeout", exc.message) from None
+        return await self.port.call(pid, topic, payload, seconds)
+
+    def reply(self, kind: Any, topic: Any, sender: Any, ref: Any, value: Any = None, err: Any = None) -> bool:
+        """``process.reply(msg, value [, err])``; the Lua half passes the message's fields (``kind``: the Lua
+        type of ``msg``, and for a table its topic, sender and reference)."""
+        if kind != "table" or not isinstance(topic, str):
+            raise _invalid("reply", "message", f"must be the request message (a message received with "
+                                               f"process.inbox() or listen(topic, {{message = true}})), got a {kind}")
+        if not isinstance(ref, str) or not isinstance(sender, str):
+            raise _invalid("reply", "message", f"{preview(topic)} is not a call (it was sent, not called: it has no "
+                                               "reference to answer)")
+        if err is not None and not isinstance(err, Error):
+            raise _invalid("reply", "error", f"must be an error value or nil, got {describe(err)}")
+        self.port.reply(Message(topic, None, _pid(sender, "reply", "message"), ref), value, err)
+        return True
+
     def set_options(self, options: Any) -> bool:
         if not isinstance(options, dict):
             raise _invalid("set_options", "options", f"must be a table, got {describe(options)}")
@@ -394,6 +508,17 @@ class _ProcessModule:
         await self.port.unmonitor(await self._dest(dest, "unmonitor"))
         return True
 
+    async def monitor_node(self, node: Any) -> bool:
+        if not isinstance(node, str) or not node:
+            raise _invalid("process.monitor_node", "node", f"must be a node name string, got {describe(node)}")
+        await self.port.monitor_node(node)
+        return True
+
+    async def demonitor_node(self, node: Any) -> bool:
+        if not isinstance(node, str) or not node:
+            raise _invalid("process.demonitor_node", "node", f"must be a node name string, got {describe(node)}")
+        return await self.port.demonitor_node(node)
+
     async def link(self, dest: Any) -> bool:
         await self.port.link(await self._dest(dest, "link"))
         return True
@@ -417,18 +542,22 @@ class _ProcessModule:
 
     # -- names ----------------------------------------------------------------------------------------------------
     async def register(self, name: Any, pid: Any = None, scope: Any = None) -> bool:
-        """``process.registry.register(name [, pid])``: the caller when ``pid`` is nil. (A scope, the seed's third
-        argument, is accepted and ignored: names are local to one node.)"""
+        """``process.registry.register(name [, pid] [, scope])``: the caller when ``pid`` is nil. ``scope``: the
+        seed's constants (``process.registry.LOCAL`` for this node; ``EVENTUAL``, ``CONSISTENT``, ``STRONG`` for
+        the cluster) or an options table ``{scope = "cluster"}``, also in ``pid``'s place."""
         name = _name(name, "registry.register")
+        if isinstance(pid, dict) and scope is None:  # register(name, {scope = ...})
+            pid, scope = None, pid
         target = self.port.pid() if pid is None else _pid(pid, "registry.register")
-        await self.port.register_name(name, target)
+        await self.port.register_name(name, target, _scope(scope, "registry.register"))
         return True
 
     async def lookup(self, name: Any) -> Pid:
         return await self.port.resolve_name(_name(name, "registry.lookup"))
 
     async def unregister(self, name: Any, scope: Any = None) -> bool:
-        return await self.port.unregister_name(_name(name, "registry.unregister"))
+        return await self.port.unregister_name(_name(name, "registry.unregister"),
+                                               _scope(scope, "registry.unregister"))
 
 
 _SPAWNER, _LISTEN = 1, 2
@@ -441,4 +570,4 @@ def _process(ctx: ModuleContext) -> Any:
     return _ProcessModule(port, ctx).module
 
 
-register_module("process", _process)
+register_module("process", _process, per_state=True)  # (its port is read per call: see _ProcessModule.port)

@@ -104,7 +104,8 @@ def _line_of(message: str) -> int | None:
 class Runtime:
     """A sandboxed Lua state with the core loaded. Internal: :class:`~._driver.LuaProcess` owns one.
 
-    ``check`` is the preemption hook (return True to stop the running Lua code), ``src_poll(id)`` polls an
+    ``check(n)`` is the preemption hook, called after ``n`` instructions (return True to stop the running Lua
+    code, or the count of instructions before the next call), ``src_poll(id)`` polls an
     external source, ``require(name, soft)`` builds a module, ``pycall(fid, ...)``/``pysubmit(fid, ...)`` are the
     dispatchers of the Python functions made for Lua (``pyfn``/``pyblocking``); ``now_s``/``rand53`` are the
     deterministic sources (only used when ``deterministic``).
@@ -124,7 +125,7 @@ class Runtime:
         *,
         max_memory: int,
         deterministic: bool,
-        check: Callable[[], bool] | None,
+        check: Callable[[int], bool | int] | None,
         src_poll: Callable[[int], Any],
         require: Callable[[bytes, bool], Any],
         pycall: Callable[..., Any] | None = None,
@@ -132,6 +133,7 @@ class Runtime:
         lazy_globals: frozenset[str] = frozenset({"channel", "process", "errors"}),
         now_s: Callable[[], int] | None = None,
         rand53: Callable[[], int] | None = None,
+        pool: bool = False,
     ) -> None:
         lua = self.lua = lupa.LuaRuntime(
             encoding=None,
@@ -145,7 +147,7 @@ class Runtime:
         self.max_memory = max_memory
         opts = lua.table_from({
             b"check": check, b"hookcount": INITIAL_HOOK_COUNT, b"deterministic": deterministic,
-            b"print": _print, b"now_s": now_s, b"rand53": rand53,
+            b"print": _print, b"now_s": now_s, b"rand53": rand53, b"pool": pool,
         })
         raw_load = lua.execute(_RAW_LOAD_LUA)
         # the unsandboxed load and collectgarbage, held by Python only: for user text (mode 't') and full collects
@@ -153,6 +155,8 @@ class Runtime:
         self._load, self._gc = globals_.load, globals_.collectgarbage
         core_fn = raw_load(_bytecode("core", _CORE_LUA), b"=core")
         priv = raw_load(_bytecode("sandbox", SANDBOX_LUA), b"=sandbox")(opts)
+        if pool:  # a pooled state (``_snapshot.PooledRuntime``) keeps the helpers of its snapshot and reset
+            self._init_pool(priv.pool)
         # kept on the Python side only (sandboxed code has no way to reach it): loads our own precompiled chunks
         self._raw_load = raw_load
         # the table Lua code knows as _G (the registry's global table is an empty one, see SANDBOX_LUA): the
@@ -170,8 +174,14 @@ class Runtime:
         self._export = self.core.export
         self.values = Values(self, deterministic=deterministic)
         # generational GC (stable in Lua 5.4.8): the garbage of each message dies young and is freed by minor
-        # collections, so a process that handled messages idles with less garbage than under the incremental GC
+        # collections, so a process that handled messages idles with less garbage than under the incremental GC.
+        # (Switching is a full collection, ~10 us: it also frees the garbage of making the state, which a state
+        # with a small max_memory needs. Deferring it to the first idle left that garbage in states that never
+        # idle, and the boundary fuzz froze lupa at a 64 KiB limit.)
         self._gc(b"generational")
+
+    def _init_pool(self, helpers: Any) -> None:
+        raise TypeError("only a PooledRuntime can be made with pool=True")
 
     def __getattr__(self, name: str) -> Any:
         if name not in _EXPORTS:
@@ -186,7 +196,8 @@ class Runtime:
 
     def memory_used(self) -> int:
         """Bytes the state uses above its empty size: what ``max_memory`` limits (no Lua code runs)."""
-        return self.lua.get_memory_used()
+        used: int = self.lua.get_memory_used()
+        return used
 
     @property
     def channel_module(self) -> Any:

@@ -47,6 +47,11 @@ if opts.check then
 end
 local REGISTRY = debug.getregistry()
 local LOADED = REGISTRY._LOADED
+if opts.pool then   -- a pooled state (_state_pool.py): what its snapshot and reset need, for Python only
+  P.pool = {getupvalue = debug.getupvalue, setupvalue = debug.setupvalue, upvalueid = debug.upvalueid,
+            getmetatable = debug.getmetatable, setmetatable = debug.setmetatable, getinfo = debug.getinfo,
+            dump = string.dump}
+end
 for _, name in ipairs({"io", "debug", "package", "dofile", "loadfile", "python", "require", "os"}) do
   _G[name] = nil
   LOADED[name] = nil   -- let the unused libraries be collected

@@ -82,7 +82,8 @@ for _name, _factory in {
     "channel": _channel, "json": _json_module, "uuid": _uuid, "crypto": _crypto,
     "ctx": _ctx,
 }.items():
-    register_module(_name, _factory)
+    # (channel is the core's table, json two pure functions: built once per pooled state, see register_module)
+    register_module(_name, _factory, per_state=_name in ("channel", "json"))
 
 from . import _errors_module, _funcs_module  # noqa: E402,F401  (register errors and funcs)
 from . import _time_module  # noqa: E402,F401  (registers time)

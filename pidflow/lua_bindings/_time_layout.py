@@ -256,7 +256,8 @@ def _nanos(value: str, i: int, n: int) -> int:
     digits = value[i + 1:i + min(n, 10)]
     if not _digits(digits):
         raise _Bad
-    return int(digits) * 10 ** (9 - len(digits))
+    nanos: int = int(digits) * 10 ** (9 - len(digits))
+    return nanos
 
 
 def _digit_run(value: str, i: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
@@ -14,14 +14,15 @@ import trio
 from ..errors import Error, ErrorKind
 from ._backend import LuaBackend, Preemption, TimeSlice
 
-CallFunction = Callable[[str, list[Any], Mapping[str, Any]], Awaitable[Any]]
+#: ``(entry_id, args, options)``, and ``context=`` when the runner takes it (both shapes are accepted).
+CallFunction = Callable[..., Awaitable[Any]]
 
 
 class _NurseryGroup:
     def __init__(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
 
-    def start_soon(self, fn: Callable[[], Awaitable[Any]]) -> None:
+    def start_soon(self, fn: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         self._nursery.start_soon(fn)
 
 
@@ -57,7 +58,7 @@ class _Wakeup:
         await trio.lowlevel.wait_task_rescheduled(self._abort)
 
 
-class TrioBackend(LuaBackend):
+class TrioBackend(LuaBackend[_Wakeup]):
     """Backend for a local Lua process.
 
     ``call_function`` is the node's function runner, ``(entry_id, args, options[, context=])`` (absent:

@@ -45,6 +45,8 @@ _lua_type = lupa.lua_type
 # built by rawsets is rehashed as it grows, old and new parts side by side). Strings up to _SMALL bytes are not
 # checked one by one at the top level: the state's reserve covers them (see _runtime.MEMORY_RESERVE).
 _STRING, _TABLE, _SLOT, _SMALL = 40, 96, 80, 256
+# A table of at most this many entries comes from Lua with its contents, in one call (classify, _core_values.lua).
+_SMALL_TABLE = 32
 
 
 class OverMemory(Error):
@@ -69,7 +71,7 @@ def _decode(b: bytes) -> str | bytes:
         return b
 
 
-def _key_order(k: Any) -> tuple:
+def _key_order(k: Any) -> tuple[int, Any, str]:
     return (0, k, "") if isinstance(k, (int, float)) else (1, 0, str(k))
 
 
@@ -156,13 +158,13 @@ class Values:
             if not value:
                 return self._lua_call(self._core.empty_array)
             d = _depth + 1
-            items = [self.to_lua(v, d) for v in value]
-            size = _TABLE + _SLOT * len(items)
-            for v in items:
+            array = [self.to_lua(v, d) for v in value]
+            size = _TABLE + _SLOT * len(array)
+            for v in array:
                 if type(v) is bytes:
                     size += len(v) + _STRING
             self.fit(size)
-            return self._table_from(items)
+            return self._table_from(array)
         if isinstance(value, Pid):  # (a subclass)
             return pid_text(value)
         if isinstance(value, Error):
@@ -209,11 +211,17 @@ class Values:
         tag, *rest = self._core.classify(value)
         d = _depth + 1
         if tag == b"array":
-            return [self.from_lua(v, d) for v in self._items(value, rest[0])]
+            n = rest[0]
+            # (a small table came with its values: one call into Lua, see classify in _core_values.lua)
+            return [self.from_lua(v, d) for v in (rest[1:] if n <= _SMALL_TABLE else self._items(value, n))]
         if tag == b"map":
-            out = {}
-            flat, n = self._core.flat_map(value)
-            items = self._items(flat, n)
+            out: dict[Any, Any] = {}
+            n = rest[0]
+            if n <= _SMALL_TABLE:
+                items, n = rest[1:], 2 * n
+            else:
+                flat, n = self._core.flat_map(value)
+                items = self._items(flat, n)
             for i in range(0, n, 2):
                 key, v = self.from_lua(items[i], d), items[i + 1]
                 if isinstance(key, (list, dict)):
@@ -223,7 +231,9 @@ class Values:
                 out = {k: out[k] for k in sorted(out, key=_key_order)}
             return out
         kind_, message, retryable, details = (rest + [None] * 4)[:4]
-        return Error(kind_.decode(), _decode(message) if isinstance(message, bytes) else str(message),
+        # A message that is not UTF-8 keeps its bytes as escapes: an Error's message is text.
+        text = message.decode("utf-8", "backslashreplace") if isinstance(message, bytes) else str(message)
+        return Error(kind_.decode(), text,
                      retryable=retryable, details=self.from_lua(details, d))
 
 
@@ -273,7 +283,7 @@ class ArgNames:
     after the last int (none: the Python position is the Lua one)."""
 
     __slots__ = ("call", "labels")
-    _cache: dict[tuple, "ArgNames"] = {}
+    _cache: dict[tuple[Any, tuple[int | str, ...]], "ArgNames"] = {}
 
     def __init__(self, call: Any, labels: tuple[int | str, ...]) -> None:
         self.call = call
@@ -295,8 +305,8 @@ class ArgNames:
             x = labels[i]
         else:
             last = labels[-1] if labels else 0
-            x = (last if type(last) is int else 0) + i - len(labels) + 1
-        return f"argument #{x}" if type(x) is int else x
+            x = (last if isinstance(last, int) else 0) + i - len(labels) + 1
+        return f"argument #{x}" if isinstance(x, int) else x
 
     def error(self, args: tuple[Any, ...], exc: Error, values: "Values") -> Error:
         """``exc`` (the conversion of ``args`` failed) naming the call and the first argument that does not cross."""

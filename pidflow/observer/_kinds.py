@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from .._kind import Kind
+from .._kind import Key, Kind
 from ..entries import Entry
 from ..errors import Error, ErrorKind
 from ._service import DEFAULT_ADDR, Observer, is_loopback, observer_addr, start_observer
@@ -60,4 +60,14 @@ async def _service(node: "NodePort", entry: Entry) -> Observer:
                                 entry_id=entry.id, token_option=f"entry {entry.id}: token")
 
 
-KINDS = (Kind(name=KIND, optional={"addr", "token"}, check=_check, service=_service),)
+KEYS = (
+    Key("addr", "host:port or port", "where it listens; a bare port is on 127.0.0.1, port 0 a free one (logged)",
+        default=DEFAULT_ADDR),
+    Key("token", "string or env:NAME", "the bearer token every /api/ and /metrics request needs; env:NAME reads it "
+                                       "when the node starts; required when addr is not a loopback address",
+        default="none"),
+)
+
+KINDS = (Kind(name=KIND, keys=KEYS, check=_check, service=_service,
+              description="The node's observer, started with it: a JSON API with events and actions, a web page "
+                          "and /metrics (see [observer.md](observer.md))."),)

@@ -116,7 +116,7 @@ class _NodeCollector:
 
         from ..http._middleware import request_counts
 
-        requests = {(("server", server), ("method", method), ("status", str(status))): float(n)
+        requests: dict[tuple[tuple[str, str], ...], float] = {(("server", server), ("method", method), ("status", str(status))): float(n)
                     for server, counts in sorted(request_counts(node).items())
                     for (method, status), n in sorted(counts.items())}
         yield _counter("pidflow_http_requests", "Requests answered by the node's http.service servers", requests)

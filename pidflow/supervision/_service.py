@@ -127,9 +127,11 @@ class _Keeper:
         if not done.is_set():
             abandoned = True
             raise self._start_timeout(timeout)
-        if isinstance(outcome[0], Error):
-            raise outcome[0]
-        return outcome[0]
+        result = outcome[0]
+        if isinstance(result, Error):
+            raise result
+        pid: Pid = result
+        return pid
 
     def _start_timeout(self, timeout: float) -> Error:
         return Error(ErrorKind.TIMEOUT, f"{self.spec.process} did not start within {timeout:g}s (start_timeout)",

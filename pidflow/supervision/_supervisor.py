@@ -35,6 +35,9 @@ from ._spec import ChildSpec, Restart, Strategy, SupervisorSpec
 if TYPE_CHECKING:
     from .._host import NodePort
 
+#: A restart that failed because the child's node is down (UNAVAILABLE) is tried again after this many seconds
+#: (each try still counts toward the intensity): a burst would use the whole intensity in a millisecond.
+UNAVAILABLE_RETRY_DELAY = 1.0
 
 def should_restart(restart: Restart, result: ExitResult) -> bool:
     """The one place that decides which exits are clean (OTP ``do_restart``)."""
@@ -223,8 +226,11 @@ class SupervisorCore:
             try:
                 await self._restart(self.children.index(child))  # a group restart may drop temporary siblings
                 return
-            except Error:
-                continue  # a failed restart counts as a restart, as in OTP
+            except Error as exc:  # a failed restart counts as a restart, as in OTP
+                reason = exc
+                if exc.kind is ErrorKind.UNAVAILABLE:  # its node is down: try again in a moment, not in a burst
+                    await trio.sleep(UNAVAILABLE_RETRY_DELAY)
+                continue
 
     async def _restart(self, index: int) -> None:
         strategy = self.spec.strategy
@@ -322,22 +328,25 @@ class Supervisor:
     pid: Pid
 
     def _core(self) -> SupervisorCore:
-        core = self.node.resources.get("supervisors", {}).get(self.pid)
+        core: SupervisorCore | None = self.node.resources.get("supervisors", {}).get(self.pid)
         if core is None:
             raise Error(ErrorKind.NOT_FOUND, f"no running supervisor {self.pid} on this node")
         return core
 
     async def which_children(self) -> list[dict[str, Any]]:
-        return await self._core().call("which_children")
+        children: list[dict[str, Any]] = await self._core().call("which_children")
+        return children
 
     async def start_child(self, spec_or_input: Any = None) -> Pid:
-        return await self._core().call("start_child", spec_or_input)
+        pid: Pid = await self._core().call("start_child", spec_or_input)
+        return pid
 
     async def terminate_child(self, child_id: str) -> None:
         await self._core().call("terminate_child", child_id)
 
     async def restart_child(self, child_id: str) -> Pid:
-        return await self._core().call("restart_child", child_id)
+        pid: Pid = await self._core().call("restart_child", child_id)
+        return pid
 
     async def delete_child(self, child_id: str) -> None:
         await self._core().call("delete_child", child_id)

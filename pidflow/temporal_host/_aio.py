@@ -148,10 +148,10 @@ class AsyncioThread:
         task = trio.lowlevel.current_task()
         state: dict[str, Any] = {"task": None, "cancel": False}
 
-        def deliver(result: outcome.Outcome) -> None:
+        def deliver(result: outcome.Outcome[T]) -> None:
             token.run_sync_soon(trio.lowlevel.reschedule, task, result)
 
-        def on_done(atask: asyncio.Task) -> None:
+        def on_done(atask: asyncio.Task[T]) -> None:
             if not atask.cancelled():
                 deliver(outcome.capture(atask.result))
             elif state["cancel"]:
@@ -183,7 +183,8 @@ class AsyncioThread:
         await trio.lowlevel.checkpoint_if_cancelled()  # already cancelled: never start the coroutine
         self.submit(begin)
         try:
-            return await trio.lowlevel.wait_task_rescheduled(abort)
+            value: T = await trio.lowlevel.wait_task_rescheduled(abort)
+            return value
         except _CancelledByRequest:
             await trio.lowlevel.checkpoint()  # our scope is cancelled, so this raises trio.Cancelled
             raise Error(ErrorKind.CANCELED, "asyncio call was cancelled") from None
@@ -203,11 +204,15 @@ class AsyncioThread:
         if token is None or nursery is None:
             raise Error(ErrorKind.UNAVAILABLE, "no trio side attached; use 'async with open_asyncio_thread()'")
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[outcome.Outcome] = loop.create_future()
+        done: asyncio.Future[outcome.Outcome[T]] = loop.create_future()
         scope = trio.CancelScope()
 
-        def deliver(result: outcome.Outcome) -> None:  # on trio
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(result))
+        def settle(result: outcome.Outcome[T]) -> None:  # on the loop
+            if not done.done():
+                done.set_result(result)
+
+        def deliver(result: outcome.Outcome[T]) -> None:  # on trio
+            loop.call_soon_threadsafe(settle, result)
 
         async def runner() -> None:
             try:

@@ -81,7 +81,8 @@ def free_port(ip: str = "127.0.0.1") -> int:
     """A TCP port that is free on ``ip`` right now (it may be taken again before use; callers retry)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((ip, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _check_search_attributes(search_attributes: Mapping[str, str]) -> list[str]:
@@ -152,7 +153,7 @@ class DevServer:
         self._watch_fd: int | None = None  # our end of the watchdog's pipe: closed, the server stops
         self._log_dir: tempfile.TemporaryDirectory[str] | None = None
         self._log_path: Path | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[..., DevServer] | None = None
         self.startup_seconds: float | None = None
 
     # -- public state -------------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def _from_application(exc: exceptions.ApplicationError) -> Error:
             return Error.from_dict(details)
         except ValueError:
             pass
-    kind = exc.type if exc.type in ErrorKind.__members__ else ErrorKind.INTERNAL
+    kind: ErrorKind | str = exc.type if exc.type is not None and exc.type in ErrorKind.__members__ else ErrorKind.INTERNAL
     return Error(kind, exc.message, retryable=not exc.non_retryable,
                  details={"type": exc.type} if exc.type and exc.type != kind else None)
 

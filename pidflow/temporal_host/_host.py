@@ -119,7 +119,7 @@ class TemporalHost(Host):
     def _handle(self, pid: Pid) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(pid.id)
 
-    async def _call(self, fn: Any, *args: Any) -> Any:
+    async def _call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         return await self.service.aio.run(fn, *args)
 
     def _entry_for(self, entry_id: Any) -> Entry:
@@ -184,6 +184,7 @@ class TemporalHost(Host):
             # this start is on the way: it is dropped, and a watch of the run current after the start replaces it.
             self._cancel_watch((names.watcher, pid, "monitor"))
         use_signal = bool(messages) and policy == CONFLICT_POLICIES["use_existing"]
+        call: dict[str, Any]  # start_workflow's keyword arguments
         if use_signal:
             # Signal-with-start: the batch reaches a new workflow before anything else (signals are handled
             # before the main function first runs), and reaches an already running one as well.

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .._kind import Kind, Reference
+from .._kind import Key, Kind, Reference
 from ..entries import Entry
-from ..lua_bindings import CODE_KEYS, check_imports_of, check_lua_code, import_references
+from ..lua_bindings import CODE_KEY_DOCS, SOURCE_KEY, check_imports_of, check_lua_code, import_references
 from ._protocol import CLIENT_KIND, WORKER_KIND, WORKFLOW_KIND, worker_of
+
+CLUSTER_KIND = "temporal.cluster"
+CLUSTER_HOST = "pidflow:cluster"
 
 if TYPE_CHECKING:
     from .._host import Host, NodePort
@@ -93,11 +96,64 @@ def _worker_host(node: "NodePort", entry: Entry) -> "Host":
     return TemporalHost(entry)
 
 
+def _cluster_host(node: "NodePort", entry: Entry) -> "Host | None":
+    """The host of every process on another node (``_cluster``), for a node that joins a cluster: a named one,
+    or one whose app uses Temporal. temporalio loads only then."""
+    if not node.named and not any(e.kind in (CLIENT_KIND, WORKER_KIND) for e in node.registry):
+        return None
+    from ._cluster import ClusterHost
+
+    return ClusterHost()
+
+
+_DEFAULT_CLIENT = "the default client: PIDFLOW_TEMPORAL_ADDRESS, else the state folder's embedded dev server"
+
+CLIENT_KEYS = (
+    Key("address", "host:port", "the Temporal frontend to connect to",
+        default="PIDFLOW_TEMPORAL_ADDRESS, else the state folder's embedded dev server"),
+    Key("namespace", "string", "the Temporal namespace", default="default"),
+    Key("tls", "true or mapping", "TLS to the server: true (system roots) or files", default="false",
+        keys=(Key("ca_file", "path", "the server's root CA certificate (PEM)"),
+              Key("cert_file", "path", "the client certificate (PEM), for mutual TLS"),
+              Key("key_file", "path", "the client certificate's private key (PEM)"),
+              Key("server_name", "string", "the name the server's certificate is checked against"))),
+    Key("api_key", "string", "an API key (Temporal Cloud); env:NAME reads the environment variable NAME"),
+    Key("state_dir", "string", "accepted for the seed runtime's YAML, no effect: the state folder is the node's "
+                               "(open_node(state_dir=), --state-dir, PIDFLOW_STATE_DIR)"),
+    Key("search_attributes", "mapping of name to type", "search attributes the embedded dev server registers "
+                                                        "(Keyword, Text, Int, Double, Bool, Datetime, KeywordList)",
+        default="status, customer_id: Keyword; order_total: Double (always registered)"),
+    Key("max_payload_size", "integer (bytes, > 64)", "the largest payload to or from a workflow; a bigger one "
+                                                     "fails its sender with INVALID",
+        default="the limit the namespace reports (2 MiB on a default server); workflows: 2 MiB"),
+)
+WORKER_KEYS = (
+    Key("task_queue", "string", "the task queue its workflows and activities run on", required=True),
+    Key("client", "entry id", "the temporal.client it connects with", default=_DEFAULT_CLIENT),
+    Key("max_concurrent_activities", "positive integer", "activities (funcs.call) this worker runs at once",
+        default="100 (temporalio's)"),
+    Key("max_concurrent_workflow_tasks", "positive integer", "workflow tasks this worker runs at once",
+        default="100 (temporalio's)"),
+    Key("max_cached_workflows", "positive integer", "runs kept in memory between tasks, each with its Lua state "
+                                                    "(about 100 KiB)", default="1000 (temporalio's)"),
+)
+
 KINDS = (
-    Kind(name=CLIENT_KIND, optional={"address", "namespace", "tls", "api_key", "state_dir",
-                                           "search_attributes", "max_payload_size"}, check=_check_client),
-    Kind(name=WORKER_KIND, required={"task_queue"}, optional={"client", *WORKER_LIMITS}, check=_check_worker,
-         references=_worker_references, host=_worker_host),
-    Kind(name=WORKFLOW_KIND, required={"source"}, optional=CODE_KEYS, check=_check_workflow,
-         references=_workflow_references, check_graph=check_imports_of, process=True, runs_on=worker_of),
+    Kind(name=CLUSTER_KIND, host=_cluster_host, builtin=(CLUSTER_HOST,),
+         description=f"Built in, never declared: `{CLUSTER_HOST}`, the host of the processes of other nodes of the "
+                     "node's Temporal namespace (docs/cluster.md). Spawn there with `HOST@NODE`."),
+    Kind(name=CLIENT_KIND, keys=CLIENT_KEYS, check=_check_client,
+         description="A connection to Temporal, read by the workers that name it (pure data: it builds nothing). "
+                     "Without an address, the embedded dev server of the node's state folder."),
+    Kind(name=WORKER_KIND, keys=WORKER_KEYS, check=_check_worker, references=_worker_references, host=_worker_host,
+         description="A host whose processes are durable workflows (`workflow.lua`) on its task queue; its PIDs "
+                     "are `{worker|workflow id}`."),
+    Kind(name=WORKFLOW_KIND, keys=(SOURCE_KEY, *CODE_KEY_DOCS), check=_check_workflow,
+         references=_workflow_references, check_graph=check_imports_of, process=True, runs_on=worker_of,
+         description="A durable Lua process: a Temporal workflow run by the `temporal.worker` its meta names "
+                     "(messages are signals, timers durable, `funcs.call` an activity).",
+         meta_keys=(
+             Key("temporal.workflow.worker", "entry id", "the temporal.worker that runs it", required=True),
+             Key("temporal.workflow.name", "string", "the Temporal workflow type", default="the entry id"),
+         )),
 )

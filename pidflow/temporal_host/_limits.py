@@ -27,7 +27,9 @@ KEY = "max_payload_size"
 
 def configured(entry: Entry | None) -> int | None:
     """``max_payload_size`` of a ``temporal.client`` entry (None when not set); INVALID when malformed."""
-    value = entry.spec.get(KEY) if entry is not None else None
+    if entry is None:
+        return None
+    value = entry.spec.get(KEY)
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value <= ENVELOPE:

@@ -16,12 +16,15 @@ recorded in its history (replay reads them back instead of asking the registry a
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from .. import _groups
 from .._events import Event, Message
 from .._pid import Pid
 from ..errors import Error
@@ -29,6 +32,7 @@ from ._failures import to_application_error
 
 if TYPE_CHECKING:
     from .._host import NodePort
+    from ._cluster import ClusterHost
     from ._aio import AsyncioThread
     from ._service import TemporalService
 
@@ -43,20 +47,28 @@ TERMINATE = "pidflow.node.terminate"
 CANCEL = "pidflow.node.cancel"
 # Local activities on the workflow's own worker (see name_activities).
 # Each answers its result, or the Error that refused it (ALREADY_EXISTS, NOT_FOUND, INVALID).
-REGISTER_NAME = "pidflow.name.register"  # [name, pid] -> None
+REGISTER_NAME = "pidflow.name.register"  # [name, pid] or [name, pid, "cluster"] -> None
 LOOKUP_NAME = "pidflow.name.lookup"  # [name] -> the holder's PID, or None
-UNREGISTER_NAME = "pidflow.name.unregister"  # [name] -> True, or False when nobody held it
+UNREGISTER_NAME = "pidflow.name.unregister"  # [name] or [name, "cluster"] -> True, or False when nobody held it
+# The node's process groups (pidflow._groups), local activities like the names (see group_activities).
+JOIN_GROUP = "pidflow.group.join"  # [scope, group, pid] -> None
+LEAVE_GROUP = "pidflow.group.leave"  # [scope, group, pid] -> True, or False when it was not a member
+GROUP_MEMBERS = "pidflow.group.members"  # [scope, group] -> [pid, ...] once per join, in join order
+WHICH_GROUPS = "pidflow.group.which"  # [scope] -> [group, ...]
+
+
+_T = TypeVar("_T")
 
 
 def _activities(service: "TemporalService") -> list[Any]:
     node = service.node
     aio = service.aio
 
-    async def on_trio(fn: Any, *args: Any) -> Any:
+    async def on_trio(fn: Callable[..., Awaitable[_T]], *args: Any) -> _T:
         return await aio.run_trio(fn, *args)
 
     @activity.defn(name=DELIVER)
-    async def deliver(pid: Pid, message: dict) -> None:
+    async def deliver(pid: Pid, message: dict[str, Any]) -> None:
         async def go() -> None:
             node.send(pid, Message.from_wire(message))
 
@@ -66,7 +78,7 @@ def _activities(service: "TemporalService") -> list[Any]:
             raise to_application_error(err) from None
 
     @activity.defn(name=EVENT)
-    async def event(pid: Pid, wire: dict) -> None:
+    async def event(pid: Pid, wire: dict[str, Any]) -> None:
         async def go() -> None:
             node.post_event(pid, Event.from_wire(wire))
 
@@ -121,28 +133,70 @@ def name_activities(node: "NodePort", aio: "AsyncioThread") -> list[Any]:
         return await aio.run_trio(go)
 
     @activity.defn(name=REGISTER_NAME)
-    async def register(name: str, pid: Pid) -> Any:
-        return await answer(node.register_name, name, pid)
+    async def register(name: str, pid: Pid, scope: str = "node") -> Any:
+        return await answer(node.register_name, name, pid, scope)
 
     @activity.defn(name=LOOKUP_NAME)
     async def lookup(name: str) -> Any:
-        return await answer(node.names.whereis, name)
+        return await answer(node.whereis_name, name)
 
     @activity.defn(name=UNREGISTER_NAME)
-    async def unregister(name: str) -> Any:
-        return await answer(node.unregister_name, name)
+    async def unregister(name: str, scope: str = "node") -> Any:
+        return await answer(node.unregister_name, name, scope)
 
     return [register, lookup, unregister]
 
 
-async def start_node_worker(service: "TemporalService", client: Client) -> Worker:
-    """Start polling this node's queue (on the service's asyncio loop); returns the running worker."""
+def group_activities(node: "NodePort", aio: "AsyncioThread") -> list[Any]:
+    """The node's process groups for the workflows its workers run: local activities, as :func:`name_activities`
+    (answers recorded in the workflow's history; a refusal is the answer, an Error value). A workflow that joins
+    is watched by the node like any member, and leaves its groups when the node learns of its end."""
+
+    async def answer(fn: Callable[..., Any], *args: Any) -> Any:
+        async def go() -> Any:
+            try:
+                result = fn(*args)
+                return await result if inspect.isawaitable(result) else result
+            except Error as err:
+                return err
+
+        return await aio.run_trio(go)
+
+    @activity.defn(name=JOIN_GROUP)
+    async def join(scope: str, group: str, pid: Pid) -> Any:
+        return await answer(_groups.join, node, scope, group, pid)
+
+    @activity.defn(name=LEAVE_GROUP)
+    async def leave(scope: str, group: str, pid: Pid) -> Any:
+        return await answer(_groups.leave, node, scope, group, pid)
+
+    @activity.defn(name=GROUP_MEMBERS)
+    async def members(scope: str, group: str) -> Any:
+        return await answer(lambda: _groups.registry(node).members(scope, group))
+
+    @activity.defn(name=WHICH_GROUPS)
+    async def which(scope: str) -> Any:
+        return await answer(lambda: _groups.registry(node).which_groups(scope))
+
+    return [join, leave, members, which]
+
+
+async def start_node_worker(service: "TemporalService", client: Client, cluster: "ClusterHost | None") -> Worker:
+    """Start polling this node's queue (on the service's asyncio loop); returns the running worker. In a cluster
+    it also runs the node's presence (one activity slot, for the node's life) and other nodes' batches, and
+    heartbeats go out as often as the presence needs (the SDK otherwise holds them back for most of the
+    heartbeat timeout)."""
     activities = _activities(service)
+    options: dict[str, Any] = {}
+    if cluster is not None:
+        activities += cluster.activities()
+        options["max_heartbeat_throttle_interval"] = timedelta(seconds=cluster.timeouts.heartbeat_every)
+        options["max_concurrent_activities"] = 1000
 
     async def start() -> Worker:
         import asyncio
 
-        worker = Worker(client, task_queue=service.task_queue, activities=activities)
+        worker = Worker(client, task_queue=service.task_queue, activities=activities, **options)
         asyncio.get_running_loop().create_task(worker.run(), name=f"worker {service.task_queue}")
         return worker
 

@@ -18,6 +18,7 @@ import attrs
 from temporalio import common, workflow
 
 from .._duration import parse_duration
+from .._kind import Key
 from .._log import log as _log
 from .._pid import Pid
 from ..errors import Error, ErrorKind
@@ -126,7 +127,7 @@ def typed_search_attributes(values: Mapping[str, Any], option: str = "search_att
     (name -> ``IndexedValueType``, what the server says) wins where the value fits: Lua and JSON do not keep
     ``100`` apart from ``100.0``, so a number for a Double key is a Double, a string for a Text key is Text."""
     registered = registered or {}
-    pairs = []
+    pairs: list[common.SearchAttributePair[Any]] = []
     for key, item in values.items():
         kind = registered.get(key)
         if isinstance(item, bool):
@@ -188,6 +189,49 @@ WORKFLOW_OPTIONS: dict[str, _Option] = {
 }
 
 
+#: What each option means, for docs/options.md (``python -m pidflow._reference_docs``); one per key of
+#: :data:`WORKFLOW_OPTIONS` (where each applies comes from that table).
+WORKFLOW_OPTION_DOCS = (
+    Key("id", "string", "the workflow id, the PID's id part; a running workflow with this id is reached "
+                        "(id_conflict_policy)", default="the with_name name, else the entry id (':' as '-') and a UUID; a child: PARENT_ID/UUID"),
+    Key("task_queue", "string", "the task queue the workflow runs on", default="the worker's task_queue"),
+    Key("execution_timeout", "duration", "the longest the workflow may run, continue-as-new and retries included",
+        default="none"),
+    Key("run_timeout", "duration", "the longest one run may take", default="none"),
+    Key("task_timeout", "duration", "the longest one workflow task may take before Temporal retries it",
+        default="10s (Temporal's)"),
+    Key("id_conflict_policy", " | ".join(CONFLICT_POLICIES), "what a start does when a workflow with the id "
+                                                             "runs: reach it, fail (ALREADY_EXISTS), or terminate "
+                                                             "it and start anew (not for children)",
+        default="use_existing when an id or name is given, else fail"),
+    Key("id_reuse_policy", " | ".join(REUSE_POLICIES), "whether the id of a closed workflow may start again",
+        default="allow_duplicate"),
+    Key("execution_error_when_already_started", "boolean", "fail with ALREADY_EXISTS when the id runs (the same as "
+                                                           "id_conflict_policy fail)", default="false"),
+    Key("retry_policy", "mapping", "Temporal retries of the whole workflow after it failed", default="none",
+        keys=(Key("initial_interval", "duration", "the first wait", default="1s"),
+              Key("backoff_coefficient", "number >= 1", "each wait is this much longer", default="2.0"),
+              Key("maximum_interval", "duration", "the cap of a wait", default="100 x initial_interval"),
+              Key("maximum_attempts", "non-negative integer", "attempts in all (0: no limit)", default="0"),
+              Key("non_retryable_error_types", "list of strings", "error kinds not retried (INVALID, ...)",
+                  default="[]"))),
+    Key("cron_schedule", "string", "a cron schedule: the workflow runs again at each time", default="none"),
+    Key("memo", "mapping", "values shown with the workflow, not indexed", default="none"),
+    Key("search_attributes", "mapping", "indexed values typed from their values (string: Keyword, integer: Int, "
+                                        "number: Double, boolean: Bool, list of strings: KeywordList)",
+        default="none"),
+    Key("enable_eager_start", "boolean", "ask the server to hand the first task to this worker at once",
+        default="false"),
+    Key("start_delay", "duration", "start the workflow this long after the call", default="none"),
+    Key("parent_close_policy", " | ".join(PARENT_CLOSE_POLICIES), "what happens to the child when its parent "
+                                                                  "workflow closes", default="terminate"),
+    Key("wait_for_cancellation", "boolean", "cancelling the child waits until it has ended (false: only asks)",
+        default="true"),
+    Key("namespace", "string", "start the workflow in another namespace of the same server",
+        default="the client's namespace"),
+)
+
+
 def workflow_pid(host_id: str, workflow_id: str, source: str) -> Pid:
     """The PID a workflow about to start under ``workflow_id`` will have. Checked before anything starts: a
     workflow running under an id that no PID can name would be out of everyone's reach, so such an id is INVALID,
@@ -245,6 +289,22 @@ _ACTIVITY_OPTIONS: dict[str, tuple[Callable[[str, Any], Any], str]] = {
     "heartbeat_timeout": (_duration, "heartbeat_timeout"),
     "task_queue": (_string, "task_queue"),
 }
+
+
+#: What each ``activity.*`` option means, for docs/options.md; one per key of ``_ACTIVITY_OPTIONS``.
+ACTIVITY_OPTION_DOCS = (
+    Key("retry_policy", "mapping", "Temporal retries of the call, as temporal.workflow.retry_policy (errors made "
+                                   "with retryable = false are never retried)",
+        default="initial_interval 1s, maximum_attempts 3"),
+    Key("start_to_close_timeout", "duration", "the longest one attempt may run", default="5m"),
+    Key("schedule_to_close_timeout", "duration", "the longest the call may take, retries included",
+        default="none"),
+    Key("schedule_to_start_timeout", "duration", "the longest the call may wait for a worker", default="none"),
+    Key("heartbeat_timeout", "duration", "an attempt without a heartbeat for this long fails (function entries "
+                                         "do not heartbeat: it bounds each attempt)", default="none"),
+    Key("task_queue", "string", "the task queue of the worker that runs the function",
+        default="the workflow's worker's task_queue"),
+)
 
 
 def activity_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from ._converter import DATA_CONVERTER
 
 if TYPE_CHECKING:
     from .._host import NodePort
+    from ._state_folder import FolderServer
 
 ADDRESS_ENV = "PIDFLOW_TEMPORAL_ADDRESS"
 UI_PORT_ENV = "PIDFLOW_TEMPORAL_UI_PORT"  # the embedded server's web UI port (default: a free port)
@@ -52,7 +53,7 @@ class TemporalService:
         self._clients: dict[str | None, Client] = {}
         self._search_types: dict[str, dict[str, int]] = {}
         self._blob_limits: dict[str, int] = {}
-        self._dev_server: Any = None
+        self._dev_server: FolderServer | None = None
         self._stopped = trio.Event()
         self._node_worker: Any = None
         self._lock = trio.Lock()
@@ -160,9 +161,16 @@ class TemporalService:
         return self._dev_server.address
 
     async def _start_node_worker(self, client: Client) -> None:
+        """Poll this node's queue; in a cluster (``_cluster``), claim the node's name first, so that a node whose
+        name is taken never takes another node's work off its queue."""
         from ._node_queue import start_node_worker
 
-        self._node_worker = await start_node_worker(self, client)
+        cluster = self.node.resources.get("cluster")
+        if cluster is not None:
+            await cluster.join(self, client)
+        self._node_worker = await start_node_worker(self, client, cluster)
+        if cluster is not None:
+            await cluster.joined_cluster()
 
     @property
     def task_queue(self) -> str:
@@ -177,6 +185,17 @@ class TemporalService:
             return configured
         record = getattr(self._dev_server, "record", None)
         return getattr(record, "ui_url", None)
+
+
+def default_client_entry(registry: Any) -> Entry | None:
+    """The client a node joins its cluster with when nothing else connected first: the first worker's client,
+    else the first ``temporal.client`` entry, else the default client (None)."""
+    from ._protocol import CLIENT_KIND, WORKER_KIND
+
+    for entry in registry:
+        if entry.kind == WORKER_KIND and entry.spec.get("client"):
+            return registry.get(entry.spec["client"])  # type: ignore[no-any-return]
+    return next((entry for entry in registry if entry.kind == CLIENT_KIND), None)
 
 
 def configured_address(entry: Entry | None) -> str | None:
@@ -198,7 +217,7 @@ def connect_options(entry: Entry | None) -> dict[str, Any]:
     return dict(namespace=spec.get("namespace", "default"), tls=tls, api_key=api_key, data_converter=DATA_CONVERTER)
 
 
-def embedded_server(state_dir: Any, spec: Any) -> Any:
+def embedded_server(state_dir: Any, spec: Any) -> "FolderServer":
     """The ``FolderServer`` of a state folder for a client entry's ``spec`` (its search attributes; the UI port
     from ``PIDFLOW_TEMPORAL_UI_PORT`` when set, else a free one)."""
     from ._state_folder import FolderServer

@@ -214,6 +214,7 @@ class FolderServer:
         from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
         from temporalio.client import Client
 
+        client: Client | None = None
         try:
             client = await Client.connect(address)
             known = await client.operator_service.list_search_attributes(

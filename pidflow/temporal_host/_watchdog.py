@@ -25,9 +25,10 @@ import select
 import signal
 import subprocess
 import sys
+from typing import Callable
 
 
-def _parent_death_signal(parent: int):
+def _parent_death_signal(parent: int) -> Callable[[], None] | None:
     try:
         import ctypes
 

@@ -21,7 +21,7 @@ from .._pid import Pid
 from ..errors import Error
 from . import _protocol as protocol
 from ._failures import to_application_error, to_error
-from ._node_queue import name_activities
+from ._node_queue import group_activities, name_activities
 from ._workflow import WorkerConfig, register_config
 
 if TYPE_CHECKING:
@@ -106,7 +106,8 @@ def _activities(host: "TemporalHost") -> list[Any]:
             raise to_application_error(err) from None
         return True
 
-    return [call, await_exit, terminate, is_running, deliver_here, *name_activities(node, aio)]
+    return [call, await_exit, terminate, is_running, deliver_here, *name_activities(node, aio),
+            *group_activities(node, aio)]
 
 
 def worker_config(host: "TemporalHost") -> WorkerConfig:

@@ -216,7 +216,7 @@ class PidflowLuaError(Exception):
         super().__init__(describe_lua_error(error))
         self.error = error
 
-    @property  # type: ignore[override]
+    @property
     def __traceback__(self) -> None:
         return None
 

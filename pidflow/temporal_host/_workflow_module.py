@@ -82,7 +82,7 @@ def _attrs(port: WorkflowPort, values: Any) -> bool:
         if not isinstance(search, dict):
             raise Error(ErrorKind.INVALID, "workflow.attrs: search must be a table")
         typed = typed_search_attributes(search, "workflow.attrs search", port.config.search_attribute_types)
-        workflow.upsert_search_attributes(typed.search_attributes)
+        workflow.upsert_search_attributes([pair.key.value_set(pair.value) for pair in typed])
     memo = values.get("memo")
     if memo:
         if not isinstance(memo, dict):

@@ -18,17 +18,19 @@ import contextlib
 import datetime
 import functools
 from collections import deque
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Coroutine, Mapping, NoReturn, Sequence
 
 from temporalio import common, exceptions, workflow
 from temporalio.common import RawValue
 
 from .. import codec
-from .._events import Event, ExitResult, Message
+from .._call import call_answer
+from .._events import REPLY_PREFIX, Event, ExitResult, Message
+from .._groups import check_group
 from .._host import noproc
 from .._names import already_registered, check_name, not_found as names_not_found
 from .._pid import Pid
-from ..entries import Entry
+from ..entries import Entry, Registry
 from ..errors import Error, ErrorKind
 from ..lua_bindings import Budget, LuaBackend, ProcessPort
 from . import _limits as limits
@@ -41,7 +43,7 @@ from ._service import node_task_queue
 from ._workflow_state import WorkflowProcess
 
 if TYPE_CHECKING:
-    from ._worker import WorkerConfig
+    from ._workflow import WorkerConfig
 
 # Old runs delivered every message to a local PID through the node's task queue; runs that recorded this
 # patch first try the worker's own node (see WorkflowPort._deliver).
@@ -74,7 +76,10 @@ _FOREVER = datetime.timedelta(days=3650)
 # another one (see _not_its_answer)
 _ANSWERS: dict[str, Callable[[Any], bool]] = {
     nodeq.REGISTER_NAME: lambda a: a is None, nodeq.LOOKUP_NAME: lambda a: a is None or isinstance(a, Pid),
-    nodeq.UNREGISTER_NAME: lambda a: type(a) is bool, protocol.DELIVER_HERE: lambda a: type(a) is bool}
+    nodeq.UNREGISTER_NAME: lambda a: type(a) is bool, protocol.DELIVER_HERE: lambda a: type(a) is bool,
+    nodeq.JOIN_GROUP: lambda a: a is None, nodeq.LEAVE_GROUP: lambda a: type(a) is bool,
+    nodeq.GROUP_MEMBERS: lambda a: isinstance(a, list) and all(isinstance(p, Pid) for p in a),
+    nodeq.WHICH_GROUPS: lambda a: isinstance(a, list) and all(isinstance(g, str) for g in a)}
 
 
 async def _not_its_answer(activity: str, answer: Any) -> NoReturn:
@@ -104,7 +109,7 @@ class _TaskGroup:
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
 
-    def start_soon(self, fn: Callable[[], Awaitable[Any]]) -> None:
+    def start_soon(self, fn: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         task = asyncio.get_running_loop().create_task(fn())
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -143,7 +148,7 @@ class _CancelScope:
         return exc_type is asyncio.CancelledError
 
 
-class WorkflowBackend(LuaBackend):
+class WorkflowBackend(LuaBackend[asyncio.Event]):
     preemption = Budget()
     deterministic = True
 
@@ -267,7 +272,11 @@ class WorkflowPort(ProcessPort):
     def send(self, pid: Pid, topic: str, data: Any) -> None:
         if not isinstance(pid, Pid):   # (what a delivery, in a task of its own, could not handle)
             raise Error(ErrorKind.INVALID, f"send: the destination must be a pid, got {type(pid).__name__}")
-        message = Message(topic, data, self.state.pid)
+        self._post_message(pid, Message(topic, data, self.state.pid))
+
+    def _post_message(self, pid: Pid, message: Message) -> None:
+        """Queue ``message`` for ``pid`` (checked first: INVALID when it cannot be encoded or is too large)."""
+        topic = message.topic
         wire = message.to_wire()
         encoded = codec.encode(wire, what=f"message {topic!r} to {pid}")
         if pid == self.state.pid:
@@ -347,7 +356,7 @@ class WorkflowPort(ProcessPort):
         fails is dropped with a warning (``workflow.logger``, silent on replay); one that times out, its node
         unreachable, raises :class:`_NodeUnreachable` so that ``_drain`` drops what is queued behind it too."""
         assert pid.node is not None
-        bound = {"start_to_close_timeout": LOCAL_DELIVERY_TIMEOUT, "schedule_to_close_timeout": LOCAL_DELIVERY_TIMEOUT,
+        bound: dict[str, Any] = {"start_to_close_timeout": LOCAL_DELIVERY_TIMEOUT, "schedule_to_close_timeout": LOCAL_DELIVERY_TIMEOUT,
                  "retry_policy": _OP_RETRY}
         try:
             delivered = await workflow.execute_local_activity(protocol.DELIVER_HERE, args=[pid, signal, wire], **bound)
@@ -413,9 +422,9 @@ class WorkflowPort(ProcessPort):
         # a named child holds its name in the node's registry, as a named durable spawn from the node does:
         # ALREADY_EXISTS when another PID holds it (nothing starts); registered once started (the node watches
         # the holder, and a workflow that does not exist yet would count as ended), released at its end
-        named = name is not None and workflow.patched(_CHILD_NAMES_PATCH)
-        if named:
-            await self._check_name_free(name, pid)
+        named = name if name is not None and workflow.patched(_CHILD_NAMES_PATCH) else None
+        if named is not None:
+            await self._check_name_free(named, pid)
         try:
             handle = await workflow.start_child_workflow(kwargs.pop("workflow"), **kwargs)
         except exceptions.WorkflowAlreadyStartedError:
@@ -423,16 +432,16 @@ class WorkflowPort(ProcessPort):
                     options.get("temporal.workflow.execution_error_when_already_started"):
                 raise Error(ErrorKind.ALREADY_EXISTS, f"workflow {workflow_id} is already started") from None
             for message in messages:  # use_existing: the start messages still reach it
-                self._post(pid, lambda w=message.to_wire(): self._deliver(pid, protocol.MESSAGE, w))
-            if named:
-                await self.register_name(name, pid)
+                self._post(pid, functools.partial(self._deliver, pid, protocol.MESSAGE, message.to_wire()))
+            if named is not None:
+                await self.register_name(named, pid)
             return pid
         self.state.monitoring.add(pid)
         if link:
             self.state.proc.links.add(pid)
         asyncio.get_running_loop().create_task(self._await_child(pid, handle, link))
-        if named:
-            await self.register_name(name, pid)
+        if named is not None:
+            await self.register_name(named, pid)
         return pid
 
     async def _check_name_free(self, name: str, pid: Pid) -> None:
@@ -534,8 +543,9 @@ class WorkflowPort(ProcessPort):
         self.state.proc.links.add(pid)
 
     async def _is_running(self, pid: Pid) -> bool:
-        return await workflow.execute_activity(protocol.IS_RUNNING, args=[pid], task_queue=self.config.task_queue,
+        running: bool = await workflow.execute_activity(protocol.IS_RUNNING, args=[pid], task_queue=self.config.task_queue,
                                                start_to_close_timeout=_OP_TIMEOUT, retry_policy=_OP_RETRY)
+        return running
 
     async def unlink(self, pid: Pid) -> None:
         self.state.proc.links.discard(pid)
@@ -550,15 +560,19 @@ class WorkflowPort(ProcessPort):
 
     async def terminate(self, pid: Pid, reason: Error | None = None) -> bool:
         reason = reason or Error(ErrorKind.TERMINATED, f"terminated by {self.state.pid}")
+        ended: bool
         if pid.node is not None:
-            return await self._node_op(pid, nodeq.TERMINATE, pid, reason)
+            ended = await self._node_op(pid, nodeq.TERMINATE, pid, reason)
+            return ended
         self._terminated[pid] = reason
-        return await workflow.execute_activity(protocol.TERMINATE, args=[pid, reason], task_queue=self.config.task_queue,
-                                               start_to_close_timeout=_OP_TIMEOUT, retry_policy=_OP_RETRY)
+        ended = await workflow.execute_activity(protocol.TERMINATE, args=[pid, reason], task_queue=self.config.task_queue,
+                                                start_to_close_timeout=_OP_TIMEOUT, retry_policy=_OP_RETRY)
+        return ended
 
     async def cancel(self, pid: Pid, deadline: float) -> bool:
         if pid.node is not None:
-            return await self._node_op(pid, nodeq.CANCEL, pid, deadline, self.state.pid)
+            running: bool = await self._node_op(pid, nodeq.CANCEL, pid, deadline, self.state.pid)
+            return running
         if not await self._is_running(pid):
             return False
         await workflow.get_external_workflow_handle(pid.id).signal(
@@ -588,10 +602,99 @@ class WorkflowPort(ProcessPort):
         holder = await self._names_op(nodeq.LOOKUP_NAME, check_name(name))
         if holder is None:
             raise names_not_found(name)
-        return holder
+        pid: Pid = holder
+        return pid
 
-    async def register_name(self, name: str, pid: Pid) -> None:
-        await self._names_op(nodeq.REGISTER_NAME, check_name(name), pid)
+    async def register_name(self, name: str, pid: Pid, scope: str = "node") -> None:
+        # (a node-scoped registration keeps the arguments recorded before cluster names existed)
+        extra = () if scope == "node" else (scope,)
+        await self._names_op(nodeq.REGISTER_NAME, check_name(name), pid, *extra)
 
-    async def unregister_name(self, name: str) -> bool:
-        return bool(await self._names_op(nodeq.UNREGISTER_NAME, check_name(name)))
+    async def unregister_name(self, name: str, scope: str = "node") -> bool:
+        extra = () if scope == "node" else (scope,)
+        return bool(await self._names_op(nodeq.UNREGISTER_NAME, check_name(name), *extra))
+
+    # -- call and reply -------------------------------------------------------------------------------------------
+    # As ProcessAPI.call does, with what replays: the reference is workflow.uuid4(), the timeout a durable timer,
+    # and the call's watch of its target is recorded: an activity awaiting a workflow target's end, or the
+    # monitor of a local target on its node (whose EXIT comes back as a signal and goes to the call first, see
+    # WorkflowProcess.on_event; dropped there unless this run monitors the target itself).
+    async def call(self, pid: Pid, topic: str, data: Any, timeout: float | None) -> Any:
+        state = self.state
+        if pid == state.pid:
+            raise Error(ErrorKind.INVALID, "can't call self: nobody would reply", details={"argument": "dest"})
+        ref = str(workflow.uuid4())
+        reply_topic = REPLY_PREFIX + ref
+        answers = state.proc.claim_reply(reply_topic)
+        waiting = state.calls.setdefault(pid, [])
+        waiting.append(answers)
+        watch = asyncio.get_running_loop().create_task(self._watch_for_call(pid, answers))
+        try:
+            try:
+                self._post_message(pid, Message(topic, data, state.pid, ref))
+            except Error as exc:
+                if exc.kind is ErrorKind.INVALID:
+                    raise Error(ErrorKind.INVALID, f"call: payload {exc.message}", retryable=False,
+                                details={"argument": "payload"}) from None
+                raise
+            try:
+                await workflow.wait_condition(lambda: len(answers) > 0, timeout=timeout)
+            except asyncio.TimeoutError:
+                raise Error(ErrorKind.TIMEOUT, f"call to {pid} ({topic!r}) got no reply within {timeout:g} s",
+                            details={"reason": "timeout", "pid": str(pid)}) from None
+            return call_answer(answers.receive_nowait(), pid)
+        finally:
+            state.proc.release_reply(reply_topic)
+            waiting.remove(answers)
+            if not waiting:
+                del state.calls[pid]
+            watch.cancel()
+
+    async def _watch_for_call(self, pid: Pid, answers: Any) -> None:
+        try:
+            if pid.node is not None:
+                await self._node_op(pid, nodeq.MONITOR, self.state.pid, pid)
+                return
+            wire = await workflow.execute_activity(
+                protocol.AWAIT_EXIT, args=[pid], task_queue=self.config.task_queue, start_to_close_timeout=_FOREVER,
+                heartbeat_timeout=datetime.timedelta(seconds=30), retry_policy=_OP_RETRY,
+                cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL, summary=f"call {pid}")
+        except (exceptions.FailureError, asyncio.CancelledError):
+            return
+        answers.put(Event.exit(pid, ExitResult(wire.get("value"), wire.get("error"))))
+
+    def reply(self, request: Message, value: Any, error: Error | None) -> None:
+        assert request.ref is not None and request.sender is not None
+        answer = Message(REPLY_PREFIX + request.ref, [value, error], self.state.pid, request.ref)
+        try:
+            self._post_message(request.sender, answer)
+        except Error as exc:
+            if exc.kind is ErrorKind.INVALID:
+                raise Error(ErrorKind.INVALID, f"reply: value {exc.message}", retryable=False,
+                            details={"argument": "value"}) from None
+            raise
+
+    # -- process groups: the node's (pidflow._groups), through recorded local activities as the names ---------------
+    def entries(self) -> Registry:
+        return self.config.registry
+
+    async def join_group(self, scope: str, group: str, pid: Pid) -> None:
+        await self._names_op(nodeq.JOIN_GROUP, check_group(scope, "scope"), check_group(group), pid)
+
+    async def leave_group(self, scope: str, group: str, pid: Pid) -> bool:
+        return bool(await self._names_op(nodeq.LEAVE_GROUP, check_group(scope, "scope"), check_group(group), pid))
+
+    async def group_members(self, scope: str, group: str) -> list[Pid]:
+        members: list[Pid] = await self._names_op(nodeq.GROUP_MEMBERS, check_group(scope, "scope"),
+                                                  check_group(group))
+        return members
+
+    async def which_groups(self, scope: str) -> list[str]:
+        groups: list[str] = await self._names_op(nodeq.WHICH_GROUPS, check_group(scope, "scope"))
+        return groups
+
+    async def broadcast(self, scope: str, group: str, topic: str, data: Any) -> int:
+        targets = list(dict.fromkeys(await self.group_members(scope, group)))
+        for pid in targets:
+            self.send(pid, topic, data)
+        return len(targets)

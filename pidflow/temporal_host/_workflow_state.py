@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from temporalio import workflow
 
-from .._events import Event, EventKind, Message
+from .._events import REPLY_PREFIX, Event, EventKind, Message
 from .._host import linked_failure
 from .._pid import Pid
 from .._mailbox import Mailbox
@@ -48,6 +48,8 @@ class WorkflowProcess:
     def __init__(self, pid: Pid) -> None:
         self.proc = Process(pid, inbox=WorkflowMailbox())
         self.monitoring: set[Pid] = set()
+        #: The calls this run waits on, by target: the EXIT of a target goes to each (``WorkflowPort.call``).
+        self.calls: dict[Pid, list[Mailbox[Any]]] = {}
         # Set when a linked process failed and this workflow does not trap links: the run must end with it.
         self.killed_by: Error | None = None
         self.on_killed: Any = None
@@ -93,11 +95,14 @@ class WorkflowProcess:
             workflow.logger.warning("pidflow: ignoring unknown signal %r", kind)
 
     def on_event(self, event: Event) -> None:
-        """An EXIT/LINK_DOWN for this workflow as a watcher: dropped once it stopped watching the sender."""
-        if event.kind is EventKind.EXIT and event.from_ is not None:
-            if event.from_ not in self.monitoring:
+        """An EXIT/LINK_DOWN for this workflow as a watcher: dropped once it stopped watching the sender. A call
+        waiting on the sender gets the EXIT too (and it goes no further unless this run monitors the sender)."""
+        if event.kind is EventKind.EXIT and event.sender is not None:
+            for answers in self.calls.get(event.sender, ()):
+                answers.put(event)
+            if event.sender not in self.monitoring:
                 return
-            self.monitoring.discard(event.from_)
+            self.monitoring.discard(event.sender)
         self.proc.events.put(event)
 
     def on_link_exit(self, sender: Pid, reason: Any) -> None:
@@ -124,6 +129,8 @@ class WorkflowProcess:
 
         messages = [m.to_wire() for m in drained(proc.inbox)]
         for topic, (mailbox, whole) in (proc._listeners or {}).items():
+            if topic.startswith(REPLY_PREFIX):
+                continue  # a call's reply claim: its call ends with this run
             for item in drained(mailbox):
                 message = item if whole else Message(topic, item, None)
                 messages.append(message.to_wire())

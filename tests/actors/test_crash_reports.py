@@ -37,10 +37,10 @@ async def test_a_crashing_python_process_is_logged_once_with_its_traceback(
     pid = await node.process.spawn_monitored(_fails)
     await node.process.events().receive()
     [record] = crash_records(caplog)
-    assert record.pid == str(pid) and record.host == "pidflow:local" and record.error_kind == "INTERNAL"
+    assert record.pid == str(pid) and record.host == "pidflow:local" and record.error_kind == "INVALID"
     assert record.entry.endswith("test_crash_reports._fails")
     text = record.getMessage()
-    assert f"process {pid} (entry " in text and "crashed: INTERNAL: KeyError: 'missing part'" in text
+    assert f"process {pid} (entry " in text and "crashed: INVALID: KeyError: 'missing part'" in text
     assert 'raise KeyError("missing part")' in text  # the traceback says where
 
 

@@ -83,7 +83,7 @@ async def test_a_channels_internals_are_not_reachable_through_select_either(lua)
 
 async def test_a_failing_python_function_gives_lua_an_error_value_never_a_python_object(lua):
     def explode(*_args: Any) -> None:
-        raise KeyError("secret")
+        raise RuntimeError("secret")
 
     register_module("explode", lambda ctx: ctx.table(now=ctx.function(explode), raw=ctx.function(explode, raw=True)),
                     replace=True)

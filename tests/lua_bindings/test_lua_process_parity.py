@@ -46,7 +46,7 @@ function M.first_messages(n)
   end
   return out
 end
-function M.wait_forever() process.inbox():receive() end
+function M.wait_forever() local inbox = process.inbox() while true do inbox:receive() end end
 function M.fail() return nil, errors.new{kind = errors.CONFLICT, message = "child failed", retryable = false} end
 function M.graceful()
   local ev = process.events():receive()

@@ -35,7 +35,7 @@ async def _idle(_: Any = None) -> None:
 
 
 async def _crash(_: Any = None) -> None:
-    raise ValueError("boom")
+    raise RuntimeError("boom")
 
 
 async def _until(predicate: Any) -> None:
@@ -134,7 +134,7 @@ async def test_the_event_stream_tells_spawns_crashes_and_exits_and_ends_when_the
         await observer.stop()
     assert [event for event, data in seen if data["pid"] == str(pid)] == ["spawn", "crash", "exit"]
     crash, exit_ = (data for event, data in seen if event in ("crash", "exit"))
-    assert crash["details"]["error"]["message"] == "ValueError: boom" and crash["entry"].endswith("_crash")
+    assert crash["details"]["error"]["message"] == "RuntimeError: boom" and crash["entry"].endswith("_crash")
     assert (exit_["details"]["kind"], exit_["details"]["error"]["kind"]) == ("INTERNAL", "INTERNAL")
 
 
