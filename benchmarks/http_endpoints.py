@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python benchmarks/http_endpoints.py [--requests 2000] [--workflow-requests 300] [--concurrency 8]
                                                    [--repeats 5] [--skip-workflow] [--only lua,bare] [--profile F]
+                                                   [--in-process N]
 
 One server process (this script with ``--serve``) opens a pidflow node on a throw-away app and serves ONE
 Starlette app with hypercorn on the node's trio loop: the bare endpoints as plain Starlette routes, and pidflow's
@@ -44,6 +45,8 @@ started has ended before the next phase, so one side's workflows do not run duri
 runs some endpoints; ``--profile FILE`` runs the server's trio thread under cProfile and writes its stats there
 (diagnosis only). Last line: the counters of the Lua state pools (lua_bindings/_state_pool.py) the endpoints ran
 on, states made and calls that reused one, so a figure can be checked to come from reused states.
+``--in-process N`` measures pidflow's own share instead: the same app called as an ASGI app in this process (no
+sockets, no hypercorn), N sequential requests per local endpoint, CPU time per request.
 """
 
 from __future__ import annotations
@@ -280,6 +283,54 @@ async def serve(app_path: Path, workflow: bool) -> None:
             stop.set()
 
 
+async def in_process(app_path: Path, count: int, only: str | None) -> None:
+    """``--in-process N``: pidflow's own share of a request. The same app is called as an ASGI app in this process,
+    without sockets or hypercorn, N sequential requests per endpoint after a warm-up; prints the CPU time per
+    request (best of 3)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Mount, Route
+
+    import pidflow
+    import pidflow.http
+
+    async def bare(request: Request) -> JSONResponse:
+        return JSONResponse(HELLO)
+
+    async with pidflow.open_node(app_path, state_dir=app_path.parent / "state") as node:
+        app = Starlette(routes=[Route("/bare", bare), Mount("/", app=pidflow.http.asgi_app(node))])
+
+        async def call(path: str) -> None:
+            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                     "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+                     "headers": [(b"host", b"bench")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+            sent: list[Any] = []
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message: Any) -> None:
+                sent.append(message)
+
+            await app(scope, receive, send)
+            assert sent[0]["status"] == 200, sent
+
+        paths = {"bare": "/bare", "lua": "/api/hello", "spawn": "/api/ask", "py": "/api/py"}
+        for name, path in paths.items():
+            if only and name not in only.split(","):
+                continue
+            for _ in range(max(100, count // 10)):
+                await call(path)
+            best = float("inf")
+            for _ in range(3):
+                start = time.process_time()
+                for _ in range(count):
+                    await call(path)
+                best = min(best, (time.process_time() - start) / count)
+            print(f"{name}_cpu_per_request_in_process: {best * 1e6:,.0f} us", flush=True)
+
+
 def serve_main(app_path: Path, workflow: bool, profile: str | None) -> None:
     logging.basicConfig(level=logging.WARNING)  # a handler that fails is logged here (stderr)
     if profile is None:
@@ -441,10 +492,17 @@ def main() -> None:
     parser.add_argument("--profile", metavar="FILE", help="cProfile the server's trio thread into FILE")
     parser.add_argument("--only", metavar="NAMES",
                         help="run only these endpoints (bare,lua,spawn,py,native,workflow)")
+    parser.add_argument("--in-process", metavar="N", type=int,
+                        help="no server: call the app as ASGI in this process, N requests per local endpoint, and "
+                             "print pidflow's CPU time per request")
     parser.add_argument("--serve", metavar="APP", help=argparse.SUPPRESS)  # the server process
     args = parser.parse_args()
     if args.serve:
         serve_main(Path(args.serve), not args.skip_workflow, args.profile)
+        return
+    if args.in_process:
+        with tempfile.TemporaryDirectory(prefix="pidflow-http-bench-") as folder:
+            trio.run(in_process, write_app(Path(folder), workflow=False), args.in_process, args.only)
         return
 
     load_before = os.getloadavg()[0]

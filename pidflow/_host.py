@@ -168,6 +168,14 @@ class Host(abc.ABC):
         """True/False when known cheaply, None when only an async query could tell."""
         return None
 
+    def send_if_alive(self, pid: Pid, message: Message) -> bool:
+        """:meth:`send`, unless ``pid`` is known not to run: then False and nothing is sent (Lua's
+        ``process.send`` answers NOT_FOUND at once). A host that can tell both in one look overrides it."""
+        if self.is_alive(pid) is False:
+            return False
+        self.send(pid, message)
+        return True
+
     def link_refused(self, target: Pid) -> Error:
         """The reason a link to ``target`` that :meth:`link` refused ends with: ``noproc`` here; a host that
         knows more (another node is down: ``noconnection``) says so."""

@@ -286,6 +286,12 @@ class LocalHost(Host):
         self._kill(proc, Error(ErrorKind.CANCELED, f"process {proc.pid} did not stop within its cancel deadline"))
 
     # -- posts ------------------------------------------------------------------------------------------------
+    def send_if_alive(self, pid: Pid, message: Message) -> bool:
+        if pid.host != self.id or pid.node != self._node_name or pid.id not in self._table:
+            return False
+        self.send(pid, message)
+        return True
+
     def send(self, pid: Pid, message: Message) -> None:
         table = self._table
         proc = table.get(pid.id) if pid.host == self.id and pid.node == self._node_name else None

@@ -265,6 +265,10 @@ class LuaProcess:
         assert isinstance(rt, PooledRuntime)
         self._init_run(backend, rt.max_memory)
         self._fns = list(rt.clean_fns)  # (the functions of the modules built before the clean point)
+        for obj, _ in rt.clean_objects:  # the modules built before the clean point that keep the run's backend
+            rearm = getattr(obj, "rearm", None)
+            if rearm is not None:
+                rearm(backend)
         self._hooks = _TICK_AFTER
         self._main = rt.main(*rt.main_args)
 

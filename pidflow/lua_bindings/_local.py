@@ -52,12 +52,9 @@ class LocalPort(ProcessPort):
         """Unlike the Python API's quiet send, a local PID of this node that is not running is NOT_FOUND (the seed
         runtime's answer, known at once); other PIDs are posted (a workflow that ended drops it)."""
         api = self.api
-        node = api.node
-        host = node.route(pid)
-        if host.is_alive(pid) is False:
+        if not api.node.route(pid).send_if_alive(pid, Message(topic, data, api.pid())):
             raise Error(ErrorKind.NOT_FOUND, f"send: process {pid} not found (it is not running)",
                         details={"pid": str(pid)})
-        host.send(pid, Message(topic, data, api.pid()))
 
     def _request(self, entry: str, args: Sequence[Any], options: Mapping[str, Any], name: str | None,
                  messages: list[Message], context: Mapping[str, Any], monitor: bool, link: bool) -> SpawnRequest:

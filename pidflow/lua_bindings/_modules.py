@@ -43,8 +43,9 @@ def register_module(name: str, factory: ModuleFactory, *, replace: bool = False,
     by the state's reset, and the Python objects behind the functions it made get their attributes back as they
     were at the clean point (containers copied) before each call. So the factory, and those objects, must read
     what belongs to a run when they are called, through ``ctx.backend`` (the running process's backend: its
-    context, its process API), never keep it: the ``http`` module finds its request through the current exchange,
-    the ``process`` module its port through ``ctx.backend.process_api``."""
+    context, its process API), or be given it: an object with a ``rearm(backend)`` method gets each run's backend
+    before the run. The ``http`` module finds its request through the current exchange; the ``process`` module
+    keeps its port, set by its ``rearm``."""
     if not replace and name in _registry:
         raise ValueError(f"lua module {name!r} is already registered; pass replace=True to override it")
     _registry[name] = factory

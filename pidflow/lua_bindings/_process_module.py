@@ -270,20 +270,19 @@ def _messages(raw: Any, sender: Pid) -> list[Message]:
 class _ProcessModule:
     """The Python side of one process's ``process`` module: ``get(name)`` makes a member on first access."""
 
-    __slots__ = ("ctx", "module", "new_message", "loaded", "values_to_lua")
+    __slots__ = ("port", "ctx", "module", "new_message", "loaded", "values_to_lua")
 
     def __init__(self, port: ProcessPort, ctx: ModuleContext) -> None:
+        self.port = port
         self.ctx = ctx
         self.loaded = 0  # bits of the chunks that install several members (_SPAWNER, _LISTEN)
         self.new_message: Any = None
         self.module = ctx.load_lua(PROCESS_LUA, "process", ctx.function(self.get), ctx.core_setmetatable)
 
-    @property
-    def port(self) -> ProcessPort:
-        """The running process's port, read when called: a pooled Lua state builds this module once for many
-        processes (``register_module(per_state=True)``)."""
-        port: ProcessPort = self.ctx.backend.process_api
-        return port
+    def rearm(self, backend: Any) -> None:
+        """A pooled Lua state builds this module once for many processes (``register_module(per_state=True)``):
+        before each run it gets that run's backend, and so its port."""
+        self.port = backend.process_api
 
     def get(self, name: Any) -> Any:
         ctx = self.ctx
@@ -546,7 +545,7 @@ class _ProcessModule:
         seed's constants (``process.registry.LOCAL`` for this node; ``EVENTUAL``, ``CONSISTENT``, ``STRONG`` for
         the cluster) or an options table ``{scope = "cluster"}``, also in ``pid``'s place."""
         name = _name(name, "registry.register")
-        if isinstance(pid, dict) and scope is None:  # register(name, {scope = ...})
+        if isinstance(pid, dict) and "scope" in pid and scope is None:  # register(name, {scope = ...})
             pid, scope = None, pid
         target = self.port.pid() if pid is None else _pid(pid, "registry.register")
         await self.port.register_name(name, target, _scope(scope, "registry.register"))
@@ -570,4 +569,4 @@ def _process(ctx: ModuleContext) -> Any:
     return _ProcessModule(port, ctx).module
 
 
-register_module("process", _process, per_state=True)  # (its port is read per call: see _ProcessModule.port)
+register_module("process", _process, per_state=True)  # (its port is set per run: see _ProcessModule.rearm)

@@ -152,13 +152,22 @@ class StatePool:
             proc = self._new(self._idle_backend, True)  # (made with a backend holding nothing of the caller)
         else:
             return self._new(backend, False)
-        proc.rearm(backend)
+        try:
+            proc.rearm(backend)
+        except BaseException:
+            self.live -= 1
+            self.dropped += 1
+            raise
         return proc
 
     def ended(self, proc: LuaProcess, returned: bool) -> None:
         """``proc`` ran (``returned``: its call returned a value): keep its state for the next call, or let it go."""
         if proc.pooled:
-            if returned and proc.recycle(self._idle_backend):
+            try:
+                kept = returned and proc.recycle(self._idle_backend)
+            except Exception:  # noqa: BLE001 - a reset that fails drops the state, never the caller's result
+                kept = False
+            if kept:
                 self._idle.append(proc)
             else:
                 self.live -= 1

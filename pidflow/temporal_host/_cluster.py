@@ -567,6 +567,10 @@ class ClusterHost(Host):
             raise self.noconnection(pid.node)  # type: ignore[arg-type]
         self._post(pid, ["send", pid, message.to_wire()])
 
+    def send_if_alive(self, pid: Pid, message: Message) -> bool:
+        self.send(pid, message)  # (a node known to be down: UNAVAILABLE noconnection, more than "not running")
+        return True
+
     def deliver_event(self, pid: Pid, event: Event) -> None:
         node = pid.node
         assert node is not None
