@@ -240,7 +240,8 @@ class ClusterHost(Host):
                 view.checked_at = trio.current_time()
                 try:
                     incarnation = await self.aio.run(presence.incarnation, self.client, node)
-                except Exception as exc:  # noqa: BLE001 - Temporal unreachable: unknown, not down
+                except Exception as exc:  # noqa: BLE001 - Temporal unreachable: a node seen before keeps its state;
+                    # one never seen counts as down (nothing could reach it either)
                     _log.warning("cannot ask Temporal whether node %s is up: %s", node, exc)
                     incarnation = None if view.up is None else view.incarnation
                 if incarnation is not None and incarnation != view.incarnation:
