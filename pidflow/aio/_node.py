@@ -73,6 +73,7 @@ async def open_node(
     state_dir: str | Path | None = None,
     kinds: KindRegistry | None = None,
     services: bool = True,
+    node_down_after: float | None = None,
 ) -> AsyncIterator[AioNode]:
     """:func:`pidflow.open_node` for asyncio programs: the same arguments, the node started as a trio guest on
     the running loop, and an :class:`AioNode` to use from asyncio tasks. On exit the node stops as it does under
@@ -83,7 +84,8 @@ async def open_node(
     stop = trio.Event()
 
     async def main() -> None:
-        async with node_mod.open_node(app, name=name, state_dir=state_dir, kinds=kinds, services=services) as node:
+        async with node_mod.open_node(app, name=name, state_dir=state_dir, kinds=kinds, services=services,
+                                      node_down_after=node_down_after) as node:
             async with trio.open_nursery() as nursery:
                 portal = Portal()
                 await nursery.start(portal.serve)

@@ -118,11 +118,11 @@ def _activities(service: "TemporalService") -> list[Any]:
     return [deliver, event, link_exit, monitor, unmonitor, link, unlink, terminate, cancel]
 
 
-def name_activities(node: "NodePort", aio: "AsyncioThread") -> list[Any]:
-    """The node's name registry for the workflows its workers run (local activities). A refusal is the
-    activity's *result* (an Error value), not a failure: it is an answer, and a retry would give the same one."""
+def _answering(aio: "AsyncioThread") -> Callable[..., Awaitable[Any]]:
+    """``answer(fn, *args)``: ``fn``'s result on the node's trio loop, or the Error that refused it (a refusal is
+    an answer for a local activity: recorded, never retried)."""
 
-    async def answer(fn: Any, *args: Any) -> Any:
+    async def answer(fn: Callable[..., Any], *args: Any) -> Any:
         async def go() -> Any:
             try:
                 result = fn(*args)
@@ -131,6 +131,15 @@ def name_activities(node: "NodePort", aio: "AsyncioThread") -> list[Any]:
                 return err
 
         return await aio.run_trio(go)
+
+    return answer
+
+
+def name_activities(node: "NodePort", aio: "AsyncioThread") -> list[Any]:
+    """The node's name registry for the workflows its workers run (local activities). A refusal is the
+    activity's *result* (an Error value), not a failure: it is an answer, and a retry would give the same one."""
+
+    answer = _answering(aio)
 
     @activity.defn(name=REGISTER_NAME)
     async def register(name: str, pid: Pid, scope: str = "node") -> Any:
@@ -152,15 +161,7 @@ def group_activities(node: "NodePort", aio: "AsyncioThread") -> list[Any]:
     (answers recorded in the workflow's history; a refusal is the answer, an Error value). A workflow that joins
     is watched by the node like any member, and leaves its groups when the node learns of its end."""
 
-    async def answer(fn: Callable[..., Any], *args: Any) -> Any:
-        async def go() -> Any:
-            try:
-                result = fn(*args)
-                return await result if inspect.isawaitable(result) else result
-            except Error as err:
-                return err
-
-        return await aio.run_trio(go)
+    answer = _answering(aio)
 
     @activity.defn(name=JOIN_GROUP)
     async def join(scope: str, group: str, pid: Pid) -> Any:
