@@ -230,13 +230,18 @@
   }
 
   // -- the process table: one page of api/processes ---------------------------------------------------------------
+  let pageRequests = 0;  // a page's answer that a newer request overtook is dropped (it would show old rows
+                         // under the new page's range)
   async function loadPage() {
+    const request = ++pageRequests;
     const params = new URLSearchParams({ offset: state.offset, limit: state.limit });
     if (state.host) params.set('host', state.host);
     let answer;
     try {
       answer = await api(`api/processes?${params}`);
+      if (request !== pageRequests) return;
     } catch (err) {
+      if (request !== pageRequests) return;
       const cell = el('td', { colSpan: 10, className: 'empty' }, err.message);
       $('processes').tBodies[0].replaceChildren(el('tr', null, cell));
       $('page-range').textContent = '';
