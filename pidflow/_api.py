@@ -251,8 +251,9 @@ class ProcessAPI:
         NOT_FOUND if ``pid`` is a name nobody holds; INVALID at once if the payload cannot be encoded for a
         target on another host."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        if not isinstance(pid, Pid) and isinstance(pid, str) and pid[:1] != "{" and self.node.names.whereis(pid) is None:
-            pid = await self._resolve(pid)  # a cluster name
+        if not isinstance(pid, Pid) and isinstance(pid, str) and pid[:1] != "{":  # a name: resolved here, once
+            holder = self.node.names.whereis(pid)
+            pid = holder if holder is not None else await self._resolve(pid)  # (then a cluster name)
         self.send_nowait(pid, topic, data)
         await trio.lowlevel.cancel_shielded_checkpoint()
 

@@ -152,9 +152,9 @@ class ClusterHost(Host):
     # -- joining -----------------------------------------------------------------------------------------------
     async def start(self, node: "NodePort") -> None:
         self.node = node
-        self.timeouts = timeouts_for(getattr(node, "node_down_after", None))
+        self.timeouts = timeouts_for(node.node_down_after)
         node.resources["cluster"] = self
-        if getattr(node, "named", False):  # a named node joins even with no Temporal entry of its own
+        if node.named:  # a named node joins even with no Temporal entry of its own
             from ._service import TemporalService, default_client_entry
 
             service = await TemporalService.for_node(node)
