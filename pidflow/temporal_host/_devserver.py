@@ -230,9 +230,13 @@ class DevServer:
             try:
                 await self._wait_ready(deadline)
             except Error as err:
-                port_clash = _PORT_IN_USE in self.log_tail(200)
+                tail = self.log_tail(200)
+                # another process took one of the free ports picked for this start (HTTP, metrics, UI): pick again;
+                # a clash on a gRPC port the caller asked for would only clash again
+                port_clash = _PORT_IN_USE in tail and (
+                    self._want_port is None or f"{self.ip}:{self._want_port}: bind" not in tail)
                 self.stop()
-                if port_clash and attempt + 1 < attempts and self._want_port is None:
+                if port_clash and attempt + 1 < attempts:
                     continue
                 raise err
             break
